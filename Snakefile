@@ -1,0 +1,45 @@
+# pystn: one DAG for the reproduced papers. See DESIGN.md for the layout.
+#   snakemake --cores 2                 whole default run (synthetic corpus)
+#   snakemake --cores 2 data | feats    one stage; `snakemake --cores 2 <track>` one track
+#   snakemake --profile profiles/slurm  the same DAG on a SLURM cluster
+import json
+import os
+import sys
+
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+sys.path.insert(0, workflow.basedir)
+
+from pystn import workflow as W  # noqa: E402
+
+
+configfile: "config.yaml"
+
+
+report: "report/workflow.rst"
+
+
+validate(config, "schemas/config.schema.yaml")
+for _track in config["tracks"]:
+    if os.path.exists(f"{workflow.basedir}/schemas/{_track}.schema.yaml"):
+        validate(config.setdefault(_track, {}), f"schemas/{_track}.schema.yaml")
+
+PY = sys.executable
+TRACK_TARGETS = {}  # track name -> its final outputs (filled by the score rules)
+
+
+include: "rules/01_data.smk"
+include: "rules/02_feats.smk"
+include: "rules/03_bnf.smk"
+include: "rules/04_xvector.smk"
+include: "rules/05_train.smk"
+include: "rules/06_convert.smk"
+include: "rules/07_score.smk"
+include: "rules/08_report.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        "results/08_report/index.html",

@@ -1,0 +1,232 @@
+#!/usr/bin/env python
+"""The default corpus: multi-speaker, multi-emotion English speech made locally with espeak-ng.
+
+Speakers differ in espeak-ng variant (formants, voicing), base pitch and
+rate; emotions are prosody styles (pitch level and range, rate,
+volume) applied through SSML. Every speaker says every sentence in every
+emotion, so utterances are parallel across speakers and emotions (needed for
+MCD against a reference). Everything is drawn from ``seed``: the same seed
+gives byte-identical audio and data dirs, another seed another corpus of the
+same shape (sentence choice and order, speaker parameters).
+
+usage: prepare_synth.py [--seed N] [--n-speakers N] [--n-sentences N] <out-dir>
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from pystn.data import DataDir, add_durations, split_speakers, write_splits  # noqa: E402
+from pystn.io import DataError, atomic_path, write_json  # noqa: E402
+
+NEEDS_ROOT = False  # the corpus is generated under <out-dir>/wavs
+
+# Harvard sentences (public domain), a phonetically balanced shared script.
+SENTENCES = [
+    "The birch canoe slid on the smooth planks.",
+    "Glue the sheet to the dark blue background.",
+    "It is easy to tell the depth of a well.",
+    "These days a chicken leg is a rare dish.",
+    "Rice is often served in round bowls.",
+    "The juice of lemons makes fine punch.",
+    "The box was thrown beside the parked truck.",
+    "The hogs were fed chopped corn and garbage.",
+    "Four hours of steady work faced us.",
+    "A large size in stockings is hard to sell.",
+    "The boy was there when the sun rose.",
+    "A rod is used to catch pink salmon.",
+    "The source of the huge river is the clear spring.",
+    "Kick the ball straight and follow through.",
+    "Help the woman get back to her feet.",
+    "A pot of tea helps to pass the evening.",
+    "Smoky fires lack flame and heat.",
+    "The soft cushion broke the man's fall.",
+    "The salt breeze came across from the sea.",
+    "The girl at the booth sold fifty bonds.",
+    "The small pup gnawed a hole in the sock.",
+    "The fish twisted and turned on the bent hook.",
+    "Press the pants and sew a button on the vest.",
+    "The swan dive was far short of perfect.",
+    "The beauty of the view stunned the young boy.",
+    "Two blue fish swam in the tank.",
+    "Her purse was full of useless trash.",
+    "The colt reared and threw the tall rider.",
+    "It snowed, rained, and hailed the same morning.",
+    "Read verse out loud for pleasure.",
+    "Hoist the load to your left shoulder.",
+    "Take the winding path to reach the lake.",
+    "Note closely the size of the gas tank.",
+    "Wipe the grease off his dirty face.",
+    "Mend the coat before you go out.",
+    "The wrist was badly strained and hung limp.",
+    "The stray cat gave birth to kittens.",
+    "The young girl gave no clear response.",
+    "The meal was cooked before the bell rang.",
+    "What joy there is in living.",
+]
+
+# espeak-ng variants that keep a voiced, human-like source (no whisper or robot voices).
+VARIANTS = [
+    "m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8", "f1", "f2", "f3", "f4", "f5",
+    "adam", "andy", "annie", "aunty", "belinda", "benjamin", "boris", "caleb", "david", "ed",
+    "edward", "grandma", "grandpa", "iven", "iven2", "john", "linda", "max", "michel", "norbert",
+    "paul", "pedro", "quincy", "rob", "robert", "shelby", "steph", "travis", "victor", "zac",
+]
+FEMALE_VARIANTS = {"f1", "f2", "f3", "f4", "f5", "annie", "aunty", "belinda", "grandma", "linda",
+                   "shelby", "steph"}
+
+# Emotion styles as SSML prosody: relative pitch level, pitch range, rate, volume.
+EMOTION_STYLES = {
+    "neutral": {"pitch": "+0%", "range": "medium", "rate": 1.00, "volume": "medium"},
+    "happy": {"pitch": "+25%", "range": "x-high", "rate": 1.15, "volume": "loud"},
+    "sad": {"pitch": "-15%", "range": "x-low", "rate": 0.80, "volume": "soft"},
+    "angry": {"pitch": "+10%", "range": "high", "rate": 1.25, "volume": "x-loud"},
+    "surprise": {"pitch": "+40%", "range": "x-high", "rate": 1.05, "volume": "loud"},
+}
+
+
+@dataclass(frozen=True)
+class Speaker:
+    spk_id: str
+    variant: str
+    gender: str
+    pitch: int  # espeak-ng base pitch, 0-99
+    rate: int  # words per minute
+
+
+def draw_speakers(n: int, rng: random.Random) -> list[Speaker]:
+    """Draw ``n`` distinct speakers: one variant each (cycled if n > variants), random pitch/rate."""
+    variants = rng.sample(VARIANTS, len(VARIANTS))
+    speakers = []
+    for i in range(n):
+        variant = variants[i % len(variants)]
+        speakers.append(Speaker(
+            spk_id=f"spk{i + 1:03d}", variant=variant,
+            gender="f" if variant in FEMALE_VARIANTS else "m",
+            pitch=rng.randint(25, 75), rate=rng.randint(135, 185)))
+    return speakers
+
+
+def ssml(sentence: str, style: dict) -> str:
+    rate = f"{round(style['rate'] * 100)}%"
+    return (f'<speak><prosody pitch="{style["pitch"]}" range="{style["range"]}" rate="{rate}" '
+            f'volume="{style["volume"]}">{sentence}</prosody></speak>')
+
+
+def synthesize(text: str, spk: Speaker, out_wav: Path, sample_rate: int, noise_seed: int) -> None:
+    """Speak ``text`` (SSML) with ``spk`` into ``out_wav`` (16-bit mono) atomically.
+
+    A -60 dBFS deterministic noise floor is added so that silence is not
+    digital zero (features, VAD and F0 trackers then see realistic input).
+    """
+    import soundfile as sf
+
+    cmd = ["espeak-ng", "-m", "-v", f"en-us+{spk.variant}", "-p", str(spk.pitch),
+           "-s", str(spk.rate), "--stdout", text]
+    try:
+        raw = subprocess.run(cmd, check=True, capture_output=True).stdout
+    except FileNotFoundError:
+        raise DataError("espeak-ng is not installed: run `make venv system-deps` as root, or "
+                        "`sudo apt-get install espeak-ng`") from None
+    except subprocess.CalledProcessError as exc:
+        raise DataError(f"espeak-ng failed for {out_wav.name}: {exc.stderr.decode(errors='replace')}") from None
+    audio, sr = read_wav_bytes(raw)
+    if sr != sample_rate:
+        import librosa
+
+        audio = librosa.resample(audio, orig_sr=sr, target_sr=sample_rate)
+    audio = audio + 1e-3 * np.random.default_rng(noise_seed).standard_normal(len(audio))
+    audio = np.clip(audio, -1.0, 1.0).astype(np.float32)
+    with atomic_path(out_wav) as tmp:
+        sf.write(tmp, audio, sample_rate, subtype="PCM_16", format="WAV")
+
+
+def read_wav_bytes(raw: bytes) -> tuple[np.ndarray, int]:
+    """Decode espeak-ng's --stdout WAV (its header has a streaming length) to float samples."""
+    import io
+    import wave
+
+    with wave.open(io.BytesIO(raw)) as w:
+        sr, n = w.getframerate(), w.getnframes()
+        frames = w.readframes(n if n > 0 else 1 << 31)
+    return np.frombuffer(frames, dtype="<i2").astype(np.float32) / 32768.0, sr
+
+
+def plan_corpus(seed: int, n_speakers: int, n_sentences: int, emotions: list[str]):
+    """Speakers, chosen sentences (seeded order) and the utterance list, all from ``seed``."""
+    if n_sentences > len(SENTENCES):
+        raise DataError(f"corpora.synth.n_sentences={n_sentences} exceeds the {len(SENTENCES)} sentences available")
+    unknown = [e for e in emotions if e not in EMOTION_STYLES]
+    if unknown:
+        raise DataError(f"corpora.synth.emotions: unknown {unknown}; choose from {list(EMOTION_STYLES)}")
+    rng = random.Random(seed)
+    speakers = draw_speakers(n_speakers, rng)
+    sentences = rng.sample(SENTENCES, n_sentences)
+    utts = []
+    for spk in speakers:
+        for emo in emotions:
+            for k, sentence in enumerate(sentences):
+                utts.append((f"{spk.spk_id}_{emo}_{k:03d}", spk, emo, sentence))
+    return speakers, sentences, utts
+
+
+def normalise_text(sentence: str) -> str:
+    """Upper-case words without punctuation (apostrophes kept), as in LibriSpeech transcripts."""
+    words = "".join(c if c.isalnum() or c in " '" else " " for c in sentence).split()
+    return " ".join(words).upper()
+
+
+def prepare_synth(root, out_dir, *, seed: int = 1234, n_speakers: int = 30, n_sentences: int = 12,
+                  emotions=("neutral", "happy", "sad", "angry"), sample_rate: int = 22050,
+                  split=None, nj: int = 1, **_ignored) -> None:
+    """Generate the corpus under ``<out_dir>/wavs`` and write ``<out_dir>/{train,val,test}``.
+
+    ``root`` is unused (the corpus is generated). ``split`` maps split name to
+    a speaker count; test speakers are never seen in training.
+    """
+    out_dir = Path(out_dir)
+    wav_root = out_dir / "wavs"
+    speakers, sentences, utts = plan_corpus(seed, n_speakers, n_sentences, list(emotions))
+    jobs = [(ssml(sent, EMOTION_STYLES[emo]), spk, wav_root / spk.spk_id / f"{utt}.wav", sample_rate,
+             seed * 100003 + i) for i, (utt, spk, emo, sent) in enumerate(utts)]
+    with ThreadPoolExecutor(max(1, nj)) as pool:
+        list(pool.map(lambda job: synthesize(*job), jobs))
+    data = DataDir(
+        wavs={utt: str(wav_root / spk.spk_id / f"{utt}.wav") for utt, spk, _, _ in utts},
+        utt2spk={utt: spk.spk_id for utt, spk, _, _ in utts},
+        maps={"text": {utt: normalise_text(s) for utt, _, _, s in utts},
+              "utt2emo": {utt: emo for utt, _, emo, _ in utts},
+              "utt2gender": {utt: spk.gender for utt, spk, _, _ in utts}},
+    )
+    add_durations(data)
+    split = split or {"train": 0.7, "val": 0.1, "test": 0.2}
+    write_splits(data, split_speakers(data.utt2spk.values(), split, seed), out_dir)
+    write_json(out_dir / "speakers.json", {"speakers": [asdict(s) for s in speakers], "sentences": sentences,
+                                           "emotions": {e: EMOTION_STYLES[e] for e in emotions}})
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--n-speakers", type=int, default=30)
+    ap.add_argument("--n-sentences", type=int, default=12)
+    ap.add_argument("--nj", type=int, default=2)
+    ap.add_argument("out_dir")
+    args = ap.parse_args(argv)
+    prepare_synth(None, args.out_dir, seed=args.seed, n_speakers=args.n_speakers,
+                  n_sentences=args.n_sentences, nj=args.nj)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,92 @@
+"""Prosody tracks: F0 (RAPT, DIO + StoneMask, Harvest) and RMS energy, one value per frame.
+
+Both use the frame count of the HiFi-GAN mel with the same hop at the same
+sample rate (see :mod:`pystn.features.framing`), so that ``f0[t]``,
+``energy[t]`` and ``mel[t]`` describe the same frame.
+
+Known limitation: pysptk's RAPT (SPTK's get_f0 code) keeps static buffers
+between calls, so its output depends slightly on the calls made before it in
+the same process (measured: voicing identical, |delta log F0| <= 0.01 on CMU
+ARCTIC). A make_feats job is a fresh process that sees its shard in C order,
+so reruns of a job agree; DIO / Harvest are exactly reproducible everywhere.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from pystn.features import framing
+from pystn.features.framing import INT16_SCALE
+
+F0_METHODS = ("rapt", "dio", "harvest")
+
+
+def _pyworld():
+    with warnings.catch_warnings():  # pyworld imports the deprecated pkg_resources
+        warnings.simplefilter("ignore")
+        import pyworld
+    return pyworld
+
+
+def track_f0(x: np.ndarray, sr: int, method: str, hop: int, fmin: float, fmax: float,
+             voice_bias: float = 0.0) -> np.ndarray:
+    """Raw F0 track in Hz [T'] (unvoiced = 0), frame ``t`` analysed at sample ``t * hop``.
+
+    ``rapt``: pysptk.rapt (Talkin's RAPT) on the int16-scaled signal;
+    ``dio``: pyworld.dio refined by pyworld.stonemask; ``harvest``: pyworld.harvest.
+    ``T'`` is the tracker's own count (about N / hop + 1); see :func:`f0` for alignment.
+    """
+    if method == "rapt":
+        import pysptk
+
+        sig = np.ascontiguousarray(x, dtype=np.float32) * np.float32(INT16_SCALE)
+        return pysptk.rapt(sig, fs=sr, hopsize=hop, min=fmin, max=fmax, voice_bias=voice_bias,
+                           otype="f0").astype(np.float64)
+    pw = _pyworld()
+    x64 = np.ascontiguousarray(x, dtype=np.float64)
+    period = 1000.0 * hop / sr
+    if method == "dio":
+        f0, t = pw.dio(x64, sr, f0_floor=fmin, f0_ceil=fmax, frame_period=period)
+        return pw.stonemask(x64, f0, t, sr)
+    if method == "harvest":
+        return pw.harvest(x64, sr, f0_floor=fmin, f0_ceil=fmax, frame_period=period)[0]
+    raise ValueError(f"unknown F0 method '{method}' (choose from {F0_METHODS})")
+
+
+def f0(wav: np.ndarray, sr: int, s: dict) -> np.ndarray:
+    """F0 per frame [T] float32: Hz, or ``log(Hz)`` on voiced frames when ``log: true``.
+
+    Unvoiced frames are 0. ``T = framing.num_frames(N, frame_length, hop)`` with
+    ``frame_length`` (default ``4 * hop``) standing for the mel's n_fft: the
+    tracker's output is cut (or zero-padded) to ``T``.
+    """
+    hop = int(s["hop_length"])
+    n = framing.num_frames(len(wav), int(s.get("frame_length", 4 * hop)), hop)
+    if n == 0:
+        raise ValueError(f"signal of {len(wav)} samples is shorter than one {hop}-sample hop")
+    track = track_f0(wav, sr, s.get("method", "rapt"), hop, float(s.get("fmin", 60.0)),
+                     float(s.get("fmax", 400.0)), float(s.get("voice_bias", 0.0)))
+    track = framing.align(np.where(track > 0, track, 0.0), n)
+    if s.get("log", False):
+        track = np.where(track > 0, np.log(np.maximum(track, 1e-10)), 0.0)
+    return track.astype(np.float32)
+
+
+def energy(wav: np.ndarray, sr: int, s: dict) -> np.ndarray:
+    """RMS energy per frame [T] float32: ``e_t = sqrt(mean_{i<L} x[t*hop + i]^2)``.
+
+    Rectangular frames of ``frame_length`` L on the HiFi-GAN reflect-padded signal,
+    so ``T`` equals the mel frame count for ``n_fft = L`` (a sine of amplitude A
+    gives A / sqrt(2)). Computed in O(N) from a float64 cumulative sum of ``x^2``.
+    """
+    L, hop = int(s["frame_length"]), int(s["hop_length"])
+    n = framing.num_frames(len(wav), L, hop)
+    if n == 0:
+        raise ValueError(f"signal of {len(wav)} samples is shorter than one {L}-sample frame")
+    x = framing.pad_reflect(np.asarray(wav, dtype=np.float64), L, hop)
+    csum = np.concatenate([[0.0], np.cumsum(x * x)])
+    starts = np.arange(n) * hop
+    power = (csum[starts + L] - csum[starts]) / L
+    return np.sqrt(np.maximum(power, 0.0)).astype(np.float32)

@@ -1,0 +1,230 @@
+"""ASR DNNs with a linear bottleneck: BNF, stacked BNF (SBNF) and multi-task SBNF (MT-SBNF).
+
+Paper (bottleneck_xvector, Sec. 3, Fig. 1): a first ASR DNN with 7 hidden
+layers (ReLU, an 80-unit linear bottleneck) maps spliced filterbanks to
+senone posteriors; a second DNN with 6 hidden layers (80-unit bottleneck)
+maps the first DNN's bottleneck features (with a context window) to senones,
+optionally also to speakers (multi-task, the auxiliary task). Here the
+targets are phones trained with CTC (we have transcripts, not alignments):
+
+    L = CTC(phones | log_softmax(W_p h_T)) + lambda_spk * CE(speaker | W_s h_T)
+
+where h_T is the last hidden layer and the speaker term is averaged over
+frames (lambda_spk = 0 for the single-task DNNs).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Iterator
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from pystn.batching import label_index, pad_batch, sample_keys, step_rng
+from pystn.io import DataError
+
+
+def splice(x: torch.Tensor, context: int, stride: int = 1) -> torch.Tensor:
+    """Stack frames t + k*stride, k in [-context, context] (edges replicated).
+
+    x: [B, T, D] -> [B, T, D * (2 * context + 1)], frame t's window in order of k.
+    """
+    if context == 0:
+        return x
+    pad = context * stride
+    xp = F.pad(x.transpose(1, 2), (pad, pad), mode="replicate").transpose(1, 2)
+    t = x.shape[1]
+    return torch.cat([xp[:, pad + k * stride: pad + k * stride + t] for k in range(-context, context + 1)], dim=2)
+
+
+def masked_mean(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Per-utterance mean over real frames: x [B, T, D], lengths [B] -> [B, 1, D]."""
+    mask = (torch.arange(x.shape[1], device=x.device)[None, :] < lengths[:, None]).unsqueeze(-1)
+    return (x * mask).sum(1, keepdim=True) / lengths.clamp(min=1)[:, None, None]
+
+
+class BottleneckDNN(nn.Module):
+    """Frame-level DNN with a linear bottleneck (Fig. 1 of the paper).
+
+    Hidden layers are Linear -> ReLU -> BatchNorm except the bottleneck
+    (``bn_layer``, 0-based), which is Linear only; its output is the BNF.
+    Input: [B, T, in_dim] (per-utterance mean-normalised when ``cmn``, then
+    standardised with the training-set statistics in ``feat_mean``/``feat_std``),
+    spliced with ``context`` frames each side every ``stride`` frames.
+    """
+
+    def __init__(self, in_dim: int, n_phones: int, *, hidden: int = 256, n_hidden: int = 7,
+                 bn_dim: int = 80, bn_layer: int | None = None, context: int = 5, stride: int = 1,
+                 n_speakers: int = 0, cmn: bool = True):
+        super().__init__()
+        self.config = dict(in_dim=in_dim, n_phones=n_phones, hidden=hidden, n_hidden=n_hidden, bn_dim=bn_dim,
+                           bn_layer=bn_layer, context=context, stride=stride, n_speakers=n_speakers, cmn=cmn)
+        self.bn_layer = n_hidden - 2 if bn_layer is None else bn_layer
+        if not 0 <= self.bn_layer < n_hidden:
+            raise ValueError(f"bn_layer {self.bn_layer} outside the {n_hidden} hidden layers")
+        self.context, self.stride, self.cmn = context, stride, cmn
+        self.register_buffer("feat_mean", torch.zeros(in_dim))
+        self.register_buffer("feat_std", torch.ones(in_dim))
+        layers, dim = [], in_dim * (2 * context + 1)
+        for i in range(n_hidden):
+            width = bn_dim if i == self.bn_layer else hidden
+            block = [nn.Linear(dim, width)]
+            if i != self.bn_layer:
+                block += [nn.ReLU(), nn.BatchNorm1d(width)]
+            layers.append(nn.Sequential(*block))
+            dim = width
+        self.layers = nn.ModuleList(layers)
+        self.phone_head = nn.Linear(dim, n_phones)
+        self.speaker_head = nn.Linear(dim, n_speakers) if n_speakers else None
+
+    def set_input_stats(self, mean, std) -> None:
+        """Fix the input standardisation (training-set mean / std after CMN, each [in_dim])."""
+        self.feat_mean.copy_(torch.as_tensor(mean, dtype=torch.float32))
+        self.feat_std.copy_(torch.as_tensor(std, dtype=torch.float32).clamp(min=1e-3))
+
+    def normalise(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        if self.cmn:
+            x = x - masked_mean(x, lengths)
+        return (x - self.feat_mean) / self.feat_std
+
+    def _run_layer(self, layer: nn.Sequential, h: torch.Tensor) -> torch.Tensor:
+        b, t, d = h.shape
+        out = layer[0](h)
+        if len(layer) > 1:  # BatchNorm1d wants [N, C]
+            out = layer[2](layer[1](out).reshape(b * t, -1)).reshape(b, t, -1)
+        return out
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> dict:
+        """x [B, T, in_dim], lengths [B] -> {'bnf' [B,T,bn_dim], 'phone_logits' [B,T,P], 'speaker_logits'}."""
+        h = splice(self.normalise(x, lengths), self.context, self.stride)
+        out = {}
+        for i, layer in enumerate(self.layers):
+            h = self._run_layer(layer, h)
+            if i == self.bn_layer:
+                out["bnf"] = h
+        out["phone_logits"] = self.phone_head(h)
+        out["speaker_logits"] = self.speaker_head(h) if self.speaker_head is not None else None
+        return out
+
+    @torch.no_grad()
+    def bottleneck(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """Bottleneck features only (stops at the bottleneck): [B, T, in_dim] -> [B, T, bn_dim]."""
+        lengths = torch.full((x.shape[0],), x.shape[1], dtype=torch.long) if lengths is None else lengths
+        h = splice(self.normalise(x, lengths), self.context, self.stride)
+        for layer in self.layers[: self.bn_layer + 1]:
+            h = self._run_layer(layer, h)
+        return h
+
+
+def bnf_loss(out: dict, lengths: torch.Tensor, phones: torch.Tensor, phone_lengths: torch.Tensor,
+             speakers: torch.Tensor | None = None, speaker_weight: float = 0.0) -> tuple[torch.Tensor, dict]:
+    """CTC over phones (+ speaker_weight * frame-averaged speaker CE); see the module equation.
+
+    phones: [B, L] padded indices (blank = 0 never appears), phone_lengths [B], speakers [B].
+    """
+    log_probs = out["phone_logits"].log_softmax(-1).transpose(0, 1)  # [T, B, P]
+    ctc = F.ctc_loss(log_probs, phones, lengths, phone_lengths, blank=0, reduction="mean", zero_infinity=True)
+    terms = {"ctc": ctc.detach()}
+    loss = ctc
+    if speaker_weight and out["speaker_logits"] is not None:
+        mask = torch.arange(out["speaker_logits"].shape[1])[None, :].to(lengths.device) < lengths[:, None]
+        logits = out["speaker_logits"][mask]
+        target = speakers[:, None].expand(-1, mask.shape[1])[mask]
+        ce = F.cross_entropy(logits, target)
+        loss = loss + speaker_weight * ce
+        terms["speaker_ce"] = ce.detach()
+    return loss, terms
+
+
+def greedy_ctc(logits: torch.Tensor, length: int | None = None) -> list[int]:
+    """Best-path CTC decode of one utterance: logits [T, P] -> indices (repeats merged, blanks 0 dropped)."""
+    best = logits[:length].argmax(-1).tolist()
+    out, prev = [], 0
+    for b in best:
+        if b != prev and b != 0:
+            out.append(b)
+        prev = b
+    return out
+
+
+# ---- training and extraction (called by steps/train_bnf.py and steps/extract_bnf.py) ----
+
+def input_stats(feats: dict, cmn: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and std [D] of all training frames (after per-utterance mean removal when ``cmn``)."""
+    mats = [m - m.mean(0) if cmn else m for m in feats.values()]
+    cat = np.concatenate(mats)
+    return cat.mean(0), cat.std(0)
+
+
+def make_batch_fn(feats: dict, targets: dict, speakers: dict, batch_size: int, seed: int):
+    """batch_fn(step) -> (x [B,T,D], lengths, phones [B,L], phone_lengths, speakers [B]); pure in (seed, step)."""
+    keys = sorted(targets)
+
+    def batch_fn(step: int):
+        rng = step_rng(seed, step)
+        chosen = sample_keys(keys, batch_size, rng)
+        x, lengths = pad_batch([feats[k] for k in chosen])
+        ph, ph_len = pad_batch([np.asarray(targets[k], dtype=np.float32) for k in chosen])
+        spk = torch.tensor([speakers[k] for k in chosen], dtype=torch.long)
+        return x, lengths, ph.long(), ph_len, spk
+    return batch_fn
+
+
+def decode_batch(model: "BottleneckDNN", mats: list) -> list[list[int]]:
+    """Greedy CTC decode of feature matrices [T_i, D] (one forward pass per utterance)."""
+    out = []
+    with torch.no_grad():
+        for m in mats:
+            x = torch.from_numpy(np.asarray(m, dtype=np.float32))[None]
+            logits = model(x, torch.tensor([len(m)]))["phone_logits"][0]
+            out.append(greedy_ctc(logits))
+    return out
+
+
+def train_bnf(feats: dict, phone_seqs: dict, utt2spk: dict, inventory: list[str], model_cfg: dict,
+              train_cfg, out_dir, speaker_weight: float = 0.0, batch_size: int = 16,
+              val: tuple[dict, dict] | None = None) -> "BottleneckDNN":
+    """Train a BottleneckDNN on (feats utt -> [T, D], phones utt -> tokens) with the pystn loop.
+
+    ``val`` = (feats, phone_seqs) of held-out utterances: their PER is logged as ``val_per``.
+    """
+    from pystn.metrics import error_rate
+    from pystn.phonemes import encode
+    from pystn.training import train
+
+    keys = sorted(set(feats) & set(phone_seqs))
+    if not keys:
+        raise DataError("no utterance has both features and a transcript")
+    targets = {k: encode(phone_seqs[k], inventory, k) for k in keys}
+    spk_index = label_index({k: utt2spk[k] for k in keys})
+    n_spk = len(spk_index) if speaker_weight else 0
+    cfg = dict(model_cfg, in_dim=next(iter(feats.values())).shape[1], n_phones=len(inventory), n_speakers=n_spk)
+    model = BottleneckDNN(**cfg)
+    model.set_input_stats(*input_stats({k: feats[k] for k in keys}, model.cmn))
+    batch_fn = make_batch_fn(feats, targets, {k: spk_index[utt2spk[k]] for k in keys}, batch_size,
+                             train_cfg.seed)
+
+    def loss_fn(m, batch, step):
+        x, lengths, ph, ph_len, spk = batch
+        return bnf_loss(m(x, lengths), lengths, ph, ph_len, spk, speaker_weight)
+
+    val_fn = None
+    if val is not None:
+        vkeys = sorted(set(val[0]) & set(val[1]))
+
+        def val_fn(m, step):
+            hyps = decode_batch(m, [val[0][k] for k in vkeys])
+            return {"per": error_rate([val[1][k] for k in vkeys], [[inventory[i] for i in h] for h in hyps])}
+    return train(model, batch_fn, loss_fn, out_dir, train_cfg, model_config=cfg, val_fn=val_fn)
+
+
+def extract_bnf(model: "BottleneckDNN", feats) -> Iterator[tuple[str, np.ndarray]]:
+    """(utt, BNF [T, bn_dim]) for every (utt, features [T, D]) pair of ``feats`` (a mapping)."""
+    from tqdm import tqdm
+
+    for key in tqdm(list(feats.keys()), desc="bnf", mininterval=2.0, file=sys.stderr):
+        x = torch.from_numpy(np.asarray(feats[key], dtype=np.float32))[None]
+        yield key, model.bottleneck(x).squeeze(0).numpy()

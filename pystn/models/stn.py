@@ -1,0 +1,153 @@
+"""SpeechTripleNet (paper §3-4.2) and the β-VAEVC baseline (same code, no prosody latent).
+
+Shapes: B batch, T frames, M mel bins (80). Every sequence is [B, T, D].
+
+* Content encoder: FC -> d_model, two conv(k=3)+BatchNorm, two self-attention +
+  feed-forward layers, FC -> (μ_c, log σ_c) of ``d_content`` (128) per frame.
+* Speaker encoder: four conv layers (k = 3, 3, 5, 5), each followed by 2x temporal
+  average pooling (16x total), global average pooling, FC -> (μ_s, log σ_s) of ``d_speaker`` (128).
+* Prosody encoder: the content encoder's structure with 64 = 8x8 logits per frame
+  (joint pitch x energy class ``f * 8 + e``). Training: Gumbel-softmax sample;
+  inference: argmax of each marginal. The pitch and energy marginal codes are
+  embedded to 8 dims each (a bias-free linear map of the code).
+* Decoder: the content encoder's structure, input d_content + d_speaker + 16 = 272, output M.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from pystn.prosody import N_BINS, marginals
+
+
+class ConvAttnStack(nn.Module):
+    """FC -> n_conv x (conv k, BatchNorm, ReLU) -> n_attn x Transformer layer -> FC.  [B,T,d_in] -> [B,T,d_out]."""
+
+    def __init__(self, d_in: int, d_out: int, d_model: int = 256, n_heads: int = 2, n_conv: int = 2,
+                 n_attn: int = 2, kernel: int = 3, d_ff: int | None = None, dropout: float = 0.1):
+        super().__init__()
+        self.inp = nn.Linear(d_in, d_model)
+        self.convs = nn.ModuleList(nn.Sequential(
+            nn.Conv1d(d_model, d_model, kernel, padding=kernel // 2), nn.BatchNorm1d(d_model), nn.ReLU(),
+            nn.Dropout(dropout)) for _ in range(n_conv))
+        self.attn = nn.ModuleList(nn.TransformerEncoderLayer(
+            d_model, n_heads, d_ff or 4 * d_model, dropout, batch_first=True) for _ in range(n_attn))
+        self.out = nn.Linear(d_model, d_out)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.inp(x).transpose(1, 2)  # [B, d, T]
+        for conv in self.convs:
+            h = conv(h)
+        h = h.transpose(1, 2)
+        for layer in self.attn:
+            h = layer(h)
+        return self.out(h)
+
+
+class SpeakerEncoder(nn.Module):
+    """Mel [B, T, M] (T >= 16) -> (μ_s, log σ_s), each [B, d_speaker]."""
+
+    def __init__(self, n_mels: int, d_speaker: int, channels: int = 256, kernels=(3, 3, 5, 5)):
+        super().__init__()
+        layers, c_in = [], n_mels
+        for k in kernels:
+            layers += [nn.Conv1d(c_in, channels, k, padding=k // 2), nn.BatchNorm1d(channels), nn.ReLU(),
+                       nn.AvgPool1d(2, ceil_mode=True)]
+            c_in = channels
+        self.convs = nn.Sequential(*layers)
+        self.out = nn.Linear(channels, 2 * d_speaker)
+
+    def forward(self, mel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.convs(mel.transpose(1, 2)).mean(-1)
+        mu, log_sigma = self.out(h).chunk(2, dim=-1)
+        return mu, log_sigma
+
+
+def reparameterize(mu: torch.Tensor, log_sigma: torch.Tensor) -> torch.Tensor:
+    """z = μ + σ ε, ε ~ N(0, I)."""
+    return mu + torch.exp(log_sigma) * torch.randn_like(mu)
+
+
+class SpeechTripleNet(nn.Module):
+    """The triple-factor VAE; ``prosody=False`` gives β-VAEVC (content + speaker only)."""
+
+    def __init__(self, n_mels: int = 80, d_model: int = 256, d_content: int = 128, d_speaker: int = 128,
+                 n_bins: int = N_BINS, d_prosody_emb: int = 8, n_heads: int = 2, n_attn: int = 2,
+                 spk_channels: int = 256, dropout: float = 0.1, tau: float = 1.0, prosody: bool = True):
+        super().__init__()
+        self.n_bins, self.tau, self.has_prosody = n_bins, tau, prosody
+        stack = dict(d_model=d_model, n_heads=n_heads, n_attn=n_attn, dropout=dropout)
+        self.content = ConvAttnStack(n_mels, 2 * d_content, **stack)
+        self.speaker = SpeakerEncoder(n_mels, d_speaker, spk_channels)
+        d_dec = d_content + d_speaker
+        if prosody:
+            self.prosody = ConvAttnStack(n_mels, n_bins * n_bins, **stack)
+            self.emb_f = nn.Linear(n_bins, d_prosody_emb, bias=False)
+            self.emb_e = nn.Linear(n_bins, d_prosody_emb, bias=False)
+            d_dec += 2 * d_prosody_emb
+        self.decoder = ConvAttnStack(d_dec, n_mels, **stack)
+
+    def encode_content(self, mel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mel [B, T, M] -> (μ_c, log σ_c), each [B, T, d_content]."""
+        return self.content(mel).chunk(2, dim=-1)
+
+    def prosody_logits(self, mel: torch.Tensor) -> torch.Tensor:
+        """Mel [B, T, M] -> joint pitch x energy logits π [B, T, n_bins**2]."""
+        return self.prosody(mel)
+
+    def prosody_codes(self, logits: torch.Tensor, sample: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        """Marginal pitch and energy codes [B, T, n_bins] each.
+
+        ``sample``: Gumbel-softmax sample of the joint (soft, temperature τ), then marginals;
+        else the one-hot argmax of each marginal of softmax(π) (paper §4.4 editing).
+        """
+        if sample:
+            return marginals(F.gumbel_softmax(logits, tau=self.tau, hard=False), self.n_bins)
+        pf, pe = marginals(logits.softmax(-1), self.n_bins)
+        return (F.one_hot(pf.argmax(-1), self.n_bins).float(), F.one_hot(pe.argmax(-1), self.n_bins).float())
+
+    def decode(self, z_c: torch.Tensor, z_s: torch.Tensor, code_f: torch.Tensor | None = None,
+               code_e: torch.Tensor | None = None) -> torch.Tensor:
+        """(Z_c [B,T,Dc], Z_s [B,Ds], codes [B,T,n_bins]) -> mel [B, T, M]; Z_s is repeated over T."""
+        parts = [z_c, z_s[:, None, :].expand(-1, z_c.shape[1], -1)]
+        if self.has_prosody:
+            parts += [self.emb_f(code_f), self.emb_e(code_e)]
+        return self.decoder(torch.cat(parts, dim=-1))
+
+    def forward(self, mel: torch.Tensor, spk_mel: torch.Tensor | None = None) -> dict:
+        """Training pass: mel [B, T, M], speaker-encoder input spk_mel [B, T', M] (default: mel).
+
+        Returns a dict with ``mel_hat``, ``mu_c``, ``logsig_c``, ``mu_s``, ``logsig_s`` and,
+        with prosody, ``logits`` [B, T, n_bins**2].
+        """
+        mu_c, ls_c = self.encode_content(mel)
+        mu_s, ls_s = self.speaker(mel if spk_mel is None else spk_mel)
+        out = {"mu_c": mu_c, "logsig_c": ls_c, "mu_s": mu_s, "logsig_s": ls_s}
+        codes = (None, None)
+        if self.has_prosody:
+            out["logits"] = self.prosody_logits(mel)
+            codes = self.prosody_codes(out["logits"], sample=self.training)
+        z_c, z_s = (reparameterize(mu_c, ls_c), reparameterize(mu_s, ls_s)) if self.training else (mu_c, mu_s)
+        out["mel_hat"] = self.decode(z_c, z_s, *codes)
+        return out
+
+    @torch.no_grad()
+    def analyse(self, mel: torch.Tensor) -> dict:
+        """Posterior means and prosody of mel [1, T, M] (eval): z_c [1,T,Dc], z_s [1,Ds],
+        code_f / code_e one-hot [1,T,n_bins], bins_f / bins_e [T] ints, logits [1,T,n_bins**2]."""
+        mu_c, _ = self.encode_content(mel)
+        mu_s, _ = self.speaker(mel)
+        out = {"z_c": mu_c, "z_s": mu_s}
+        if self.has_prosody:
+            logits = self.prosody_logits(mel)
+            code_f, code_e = self.prosody_codes(logits, sample=False)
+            out.update(logits=logits, code_f=code_f, code_e=code_e,
+                       bins_f=code_f[0].argmax(-1), bins_e=code_e[0].argmax(-1))
+        return out
+
+
+def build_stn(cfg: dict) -> SpeechTripleNet:
+    """Build from a config dict (the ``model:`` block; unknown keys are an error)."""
+    return SpeechTripleNet(**cfg)

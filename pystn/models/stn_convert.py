@@ -1,0 +1,147 @@
+"""SpeechTripleNet editing (paper §4.4): speaker swap, pitch / energy edits, emphasis, statement -> question.
+
+For a source X (mel [T, M]) the encoders give Z_c (posterior mean), Z_s (mean) and
+the marginal pitch / energy bins of q(Z_p|X) (argmax of each marginal). Conditions:
+
+* ``copy``: the ground-truth mel itself (vocoder-only reference).
+* ``recon`` X̂ = dec(Z_c, Z_s, Z_p).
+* ``speaker`` X_s = dec(Z_c, Z'_s, Z_p), Z'_s from a reference utterance X' of another
+  test speaker, chosen with the seed (``refs`` file: ``utt ref_utt``).
+* ``pitch`` X_f / ``energy`` X_e: the pitch (energy) bins of voiced segments shifted up or
+  down by ``amount`` bins in a random direction per segment (:func:`pystn.prosody.shift_segments`).
+* ``emphasis``: pitch and energy of one word-like span set to the top bin
+  (:func:`pystn.prosody.emphasis_span`; ``spans`` file: ``utt start end``).
+* ``question``: pitch and energy raised along a ramp to the top bin over the final span.
+
+Every condition writes ``<out>/<condition>/feats.{ark,scp}`` (mel), ``codes.{ark,scp}``
+([T, 2]: the pitch and energy bins decoded), ``wav/<utt>.wav`` and ``wav.scp``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from pystn import prosody as P
+from pystn.io import write_ark_scp, write_kv
+
+CONDITIONS = ("copy", "recon", "speaker", "pitch", "energy", "emphasis", "question")
+
+
+def choose_utts(utt2spk: dict, per_speaker: int, seed: int) -> list[str]:
+    """Up to ``per_speaker`` utterances of every speaker, drawn with ``seed`` (C-sorted result)."""
+    rng = np.random.default_rng(seed)
+    spk2utt: dict[str, list[str]] = {}
+    for u in sorted(utt2spk):
+        spk2utt.setdefault(utt2spk[u], []).append(u)
+    chosen = []
+    for spk in sorted(spk2utt):
+        utts = spk2utt[spk]
+        idx = rng.permutation(len(utts))[:per_speaker] if per_speaker > 0 else range(len(utts))
+        chosen += [utts[i] for i in idx]
+    return sorted(chosen)
+
+
+def choose_references(utts: list[str], utt2spk: dict, seed: int) -> dict[str, str]:
+    """utt -> a reference utterance X' of a different speaker (among ``utts``), drawn with ``seed``."""
+    rng = np.random.default_rng(seed + 1)
+    refs = {}
+    for u in utts:
+        others = [v for v in utts if utt2spk[v] != utt2spk[u]]
+        if not others:
+            raise ValueError(f"utterance '{u}': no utterance of another speaker to take Z_s from")
+        refs[u] = others[int(rng.integers(len(others)))]
+    return refs
+
+
+def edit_bins(condition: str, bins_f: np.ndarray, bins_e: np.ndarray, rng: np.random.Generator,
+              cfg: dict) -> tuple[np.ndarray, np.ndarray, tuple[int, int] | None]:
+    """The (pitch, energy) bins [T] to decode for a prosody ``condition``, plus the edited span if any."""
+    top = P.N_BINS - 1
+    if condition == "pitch":
+        return P.shift_segments(bins_f, bins_f, rng, cfg["pitch_shift"], lo=1), bins_e, None
+    if condition == "energy":
+        return bins_f, P.shift_segments(bins_e, bins_f, rng, cfg["energy_shift"], lo=0), None
+    if condition == "emphasis":
+        span = P.emphasis_span(bins_f, bins_e, rng, cfg.get("emphasis_min_frames", 5))
+        return P.set_span(bins_f, bins_f, span, top), P.set_span(bins_e, bins_f, span, top), span
+    if condition == "question":
+        span = P.final_span(bins_f, cfg.get("question_fraction", 0.25))
+        return P.rising_contour(bins_f, bins_f, span), P.rising_contour(bins_e, bins_f, span), span
+    return bins_f, bins_e, None
+
+
+def _onehot(bins: np.ndarray, n: int) -> torch.Tensor:
+    return F.one_hot(torch.as_tensor(bins, dtype=torch.long), n).float()[None]
+
+
+@torch.no_grad()
+def convert_one(model, mel: np.ndarray, ref_mel: np.ndarray | None, condition: str,
+                rng: np.random.Generator, cfg: dict) -> tuple[np.ndarray, np.ndarray, tuple | None]:
+    """Mel [T, M] of ``condition`` for source ``mel`` [T, M]; returns (mel, codes [T, 2], span)."""
+    a = model.analyse(torch.from_numpy(mel)[None])
+    has_p = model.has_prosody
+    bins_f = a["bins_f"].numpy() if has_p else np.zeros(len(mel), dtype=np.int64)
+    bins_e = a["bins_e"].numpy() if has_p else np.zeros(len(mel), dtype=np.int64)
+    if condition == "copy":
+        return mel, np.stack([bins_f, bins_e], 1).astype(np.float32), None
+    z_s = a["z_s"]
+    if condition == "speaker":
+        z_s = model.analyse(torch.from_numpy(ref_mel)[None])["z_s"]
+    span = None
+    if has_p:
+        bins_f, bins_e, span = edit_bins(condition, bins_f, bins_e, rng, cfg)
+    codes = (_onehot(bins_f, model.n_bins), _onehot(bins_e, model.n_bins)) if has_p else (None, None)
+    out = model.decode(a["z_c"], z_s, *codes)[0].numpy()
+    return out, np.stack([bins_f, bins_e], 1).astype(np.float32), span
+
+
+def conditions_for(model, wanted: list[str]) -> list[str]:
+    """The requested conditions this model can do (β-VAEVC has no prosody latent to edit)."""
+    unknown = sorted(set(wanted) - set(CONDITIONS))
+    if unknown:
+        raise ValueError(f"unknown conversion conditions {unknown} (known: {CONDITIONS})")
+    prosodic = {"pitch", "energy", "emphasis", "question"}
+    return [c for c in wanted if model.has_prosody or c not in prosodic]
+
+
+def convert_all(model, mels: dict, utt2spk: dict, out_dir: str | Path, cfg: dict, vocoder,
+                sample_rate: int, progress: bool = True) -> dict:
+    """Run every condition of ``cfg['conditions']`` on the ``mels`` (utt -> [T, M]) into ``out_dir``.
+
+    ``cfg``: conditions, seed, pitch_shift, energy_shift, emphasis_min_frames, question_fraction.
+    Returns {condition: n_utterances}.
+    """
+    import soundfile as sf
+    from tqdm import tqdm
+
+    out_dir = Path(out_dir)
+    utts = sorted(mels)
+    refs = choose_references(utts, utt2spk, cfg["seed"])
+    done = {}
+    for cond in conditions_for(model, cfg["conditions"]):
+        cdir = out_dir / cond
+        (cdir / "wav").mkdir(parents=True, exist_ok=True)
+        feats, codes, spans, wavs = [], [], {}, {}
+        for i, u in enumerate(tqdm(utts, desc=f"convert {cond}", disable=not progress, mininterval=2.0)):
+            rng = np.random.default_rng([cfg["seed"], i, CONDITIONS.index(cond)])
+            mel, code, span = convert_one(model, mels[u], mels[refs[u]], cond, rng, cfg)
+            feats.append((u, mel.astype(np.float32)))
+            codes.append((u, code))
+            if span is not None:
+                spans[u] = f"{span[0]} {span[1]}"
+            wav_path = cdir / "wav" / f"{u}.wav"
+            sf.write(str(wav_path), np.clip(vocoder(mel), -1, 1), sample_rate, subtype="PCM_16")
+            wavs[u] = str(wav_path)
+        write_ark_scp(cdir / "feats.ark", cdir / "feats.scp", feats)
+        write_ark_scp(cdir / "codes.ark", cdir / "codes.scp", codes)
+        write_kv(cdir / "wav.scp", wavs)
+        if cond == "speaker":
+            write_kv(cdir / "refs", {u: refs[u] for u in utts})
+        if spans:
+            write_kv(cdir / "spans", spans)
+        done[cond] = len(utts)
+    return done

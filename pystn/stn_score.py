@@ -1,0 +1,225 @@
+"""Objective evaluation of SpeechTripleNet editing (paper Table 1, 2 objective part, 3; emphasis check).
+
+Per converted utterance (``score_variant``), against the source X and the reference X':
+
+* content: PER of the project's phone recogniser (:class:`pystn.recognizer.PhoneRecognizer`)
+  against the espeak-ng phones of the transcript, and pocketsphinx WER (its shipped
+  US-English acoustic model and LM) on a subset;
+* speaker: cosine similarity of Resemblyzer / x-vector embeddings of the output with X and X';
+* prosody: Pearson correlation with X of log-F0 (RAPT, the ``stn_f0`` preset, on frames
+  voiced in both) and of RMS energy (``stn_energy``), both computed from the audio.
+  The output has the source's frame count (the decoder is frame-synchronous), so frames
+  are compared one to one after trimming to the shorter track (no DTW).
+
+Table 3 (``latent_eer``): speaker verification on all test pairs with cosine scores of
+time-averaged latents: Z_f / Z_e (the pitch / energy marginal posteriors, 8-d),
+Z_p (the joint posterior, 64-d) and Z_s (the speaker posterior mean).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from pystn import metrics
+from pystn.io import DataError, read_kv
+
+
+def prosody_tracks(path: str, f0_preset: dict, energy_preset: dict) -> tuple[np.ndarray, np.ndarray]:
+    """(log-F0 [T] with unvoiced 0, energy [T]) of an audio file."""
+    from pystn.features import extract_file
+
+    return extract_file(f0_preset, path).reshape(-1), extract_file(energy_preset, path).reshape(-1)
+
+
+def prosody_pcc(gen: tuple, ref: tuple) -> tuple[float, float]:
+    """Pitch PCC (frames voiced in both) and energy PCC (all frames) of two (log-F0, energy) tracks."""
+    n = min(len(gen[0]), len(ref[0]))
+    fg, fr = gen[0][:n], ref[0][:n]
+    both = (fg > 0) & (fr > 0)
+    pitch = metrics.pearson(fg[both], fr[both]) if both.sum() >= 3 else float("nan")
+    m = min(len(gen[1]), len(ref[1]))
+    return pitch, metrics.pearson(gen[1][:m], ref[1][:m])
+
+
+def span_rise(gen: tuple, ref: tuple, span: tuple[int, int]) -> tuple[float, float]:
+    """(mean F0 in Hz of voiced frames, mean energy) of the span in ``gen`` minus in ``ref``."""
+    a, b = span
+
+    def mean_f0(track):
+        seg = track[a:b]
+        return float(np.exp(seg[seg > 0]).mean()) if (seg > 0).any() else float("nan")
+
+    return mean_f0(gen[0]) - mean_f0(ref[0]), float(gen[1][a:b].mean() - ref[1][a:b].mean())
+
+
+class PocketsphinxASR:
+    """Word recogniser with pocketsphinx's bundled US-English model (16 kHz int16 input)."""
+
+    def __init__(self):
+        from pocketsphinx import Decoder
+
+        self.decoder = Decoder(samprate=16000, loglevel="FATAL")
+
+    def words(self, path: str) -> list[str]:
+        from pystn.features import load_audio
+
+        wav, _ = load_audio(path, 16000)
+        self.decoder.start_utt()
+        self.decoder.process_raw((np.clip(wav, -1, 1) * 32767).astype(np.int16).tobytes(), full_utt=True)
+        self.decoder.end_utt()
+        hyp = self.decoder.hyp()
+        return hyp.hypstr.upper().split() if hyp is not None else []
+
+
+def cached(fn):
+    """Memoise ``fn(path)`` (sources and references are scored once for all conditions)."""
+    memo = {}
+
+    def inner(path):
+        if path not in memo:
+            memo[path] = fn(path)
+        return memo[path]
+
+    return inner
+
+
+def score_utterance(u: str, gen_wav: str, src_wav: str, ref_wav: str, tools: dict, text: str) -> dict:
+    """Every Table 1 measure of one output ``gen_wav`` (see the module docstring)."""
+    row = {"utt": u}
+    if "recognizer" in tools:
+        rec, phones = tools["recognizer"]
+        ref_ph = phones(text)
+        row["per_edits"], row["per_len"] = metrics.edit_distance(ref_ph, rec(gen_wav)), len(ref_ph)
+    if "asr" in tools and u in tools["asr_utts"]:
+        words = text.upper().split()
+        row["wer_edits"], row["wer_len"] = metrics.edit_distance(words, tools["asr"](gen_wav)), len(words)
+    for name in ("resemblyzer", "xvector"):
+        if name in tools:
+            emb = tools[name]
+            row[f"cs_x_{name}"] = metrics.cosine(emb(gen_wav), emb(src_wav))
+            row[f"cs_xref_{name}"] = metrics.cosine(emb(gen_wav), emb(ref_wav))
+    gen, src = tools["prosody"](gen_wav), tools["prosody"](src_wav)
+    row["pitch_pcc"], row["energy_pcc"] = prosody_pcc(gen, src)
+    return row
+
+
+def score_condition(cond_dir: Path, data_wavs: dict, texts: dict, refs: dict, tools: dict,
+                    progress: bool = True) -> list[dict]:
+    """Rows of :func:`score_utterance` for every utterance of one condition directory."""
+    from tqdm import tqdm
+
+    wavs = read_kv(cond_dir / "wav.scp")
+    spans = {u: tuple(int(x) for x in v.split()) for u, v in read_kv(cond_dir / "spans").items()} \
+        if (cond_dir / "spans").is_file() else {}
+    rows = []
+    for u in tqdm(sorted(wavs), desc=f"score {cond_dir.name}", disable=not progress, mininterval=2.0):
+        if u not in data_wavs or u not in texts:
+            raise DataError(f"{cond_dir}: utterance '{u}' is not in the test data dir (wav.scp / text)")
+        row = score_utterance(u, wavs[u], data_wavs[u], data_wavs[refs[u]], tools, texts[u])
+        if u in spans:
+            row["f0_rise_hz"], row["energy_rise"] = span_rise(tools["prosody"](wavs[u]),
+                                                              tools["prosody"](data_wavs[u]), spans[u])
+        rows.append({"condition": cond_dir.name, **row})
+    return rows
+
+
+def summarise(rows: list[dict]) -> dict:
+    """Corpus-level measures of one condition's rows: PER / WER (total edits / total length), means."""
+    out = {"n": len(rows)}
+    for rate in ("per", "wer"):
+        edits = [r[f"{rate}_edits"] for r in rows if f"{rate}_edits" in r]
+        if edits:
+            out[rate] = sum(edits) / max(1, sum(r[f"{rate}_len"] for r in rows if f"{rate}_edits" in r))
+    keys = {k for r in rows for k in r if k.startswith(("cs_", "pitch_", "energy_pcc"))}
+    for k in sorted(keys):
+        out[k] = float(np.nanmean([r.get(k, np.nan) for r in rows]))
+    rises = [(r["f0_rise_hz"], r["energy_rise"]) for r in rows if "f0_rise_hz" in r]
+    if rises:
+        f0r, enr = np.array(rises).T
+        out["f0_rise_hz"], out["energy_rise"] = float(np.nanmean(f0r)), float(np.mean(enr))
+        out["both_rise_frac"] = float(np.mean((f0r > 0) & (enr > 0)))
+    return out
+
+
+@torch.no_grad()
+def latent_embeddings(model, mels: dict) -> dict[str, dict[str, np.ndarray]]:
+    """Time-averaged latents per utterance: {'Z_f','Z_e','Z_p','Z_s'} -> {utt: vector}."""
+    from pystn.prosody import marginals
+
+    out = {"Z_f": {}, "Z_e": {}, "Z_p": {}, "Z_s": {}}
+    for u, mel in mels.items():
+        x = torch.from_numpy(mel)[None]
+        out["Z_s"][u] = model.speaker(x)[0][0].numpy()
+        if model.has_prosody:
+            q = model.prosody_logits(x).softmax(-1)[0]  # [T, 64]
+            pf, pe = marginals(q, model.n_bins)
+            out["Z_p"][u], out["Z_f"][u], out["Z_e"][u] = (q.mean(0).numpy(), pf.mean(0).numpy(),
+                                                         pe.mean(0).numpy())
+    return {k: v for k, v in out.items() if v}
+
+
+def latent_eer(embs: dict[str, dict[str, np.ndarray]], utt2spk: dict) -> dict[str, float]:
+    """EER of cosine scoring over every pair of utterances, for each latent of ``embs``."""
+    utts = sorted(next(iter(embs.values())))
+    spk = np.array([utt2spk[u] for u in utts])
+    i, j = np.triu_indices(len(utts), k=1)
+    labels = (spk[i] == spk[j]).astype(int)
+    out = {}
+    for name, table in embs.items():
+        e = np.stack([table[u] for u in utts]).astype(np.float64)
+        e /= np.linalg.norm(e, axis=1, keepdims=True) + 1e-12
+        out[f"eer_{name}"] = metrics.eer((e[i] * e[j]).sum(1), labels)
+    return out
+
+
+def closer_to_reference(rows: list[dict], name: str) -> float:
+    """Fraction of rows whose output is more similar to X' than to X under embedder ``name``."""
+    pairs = [(r[f"cs_xref_{name}"], r[f"cs_x_{name}"]) for r in rows if f"cs_x_{name}" in r]
+    return float(np.mean([a > b for a, b in pairs])) if pairs else float("nan")
+
+
+TABLE1_ROWS = [("per", "content: project PER"), ("wer", "content: pocketsphinx WER"),
+               ("cs_x_resemblyzer", "CS with X (Resemblyzer)"), ("cs_xref_resemblyzer", "CS with X' (Resemblyzer)"),
+               ("cs_x_xvector", "CS with X (x-vector)"), ("cs_xref_xvector", "CS with X' (x-vector)"),
+               ("pitch_pcc", "pitch PCC with X"), ("energy_pcc", "energy PCC with X")]
+TABLE1_COLS = [("source", "X (source audio)"), ("copy", "X copy-synth"), ("recon", "X̂"), ("speaker", "X_s"),
+               ("pitch", "X_f"), ("energy", "X_e")]
+PAPER_KEYS = {"per": "cer", "cs_x_resemblyzer": "cs_x", "cs_xref_resemblyzer": "cs_xref",
+              "pitch_pcc": "pitch_pcc", "energy_pcc": "energy_pcc"}
+
+
+def _fmt(v) -> str:
+    return "–" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{v:.4f}"
+
+
+def table1(summary: dict, paper: dict) -> tuple[list[str], list[list[str]]]:
+    """Table 1 rows (measure x condition): 'this run (paper)'; paper CER stands beside the PER."""
+    header = ["measure"] + [label for _, label in TABLE1_COLS]
+    rows = []
+    for key, label in TABLE1_ROWS:
+        if not any(key in summary.get(c, {}) for c, _ in TABLE1_COLS):
+            continue
+        cells = [label]
+        for cond, _ in TABLE1_COLS:
+            this = _fmt(summary.get(cond, {}).get(key))
+            ref = paper.get(cond, {}).get(PAPER_KEYS.get(key, ""), None)
+            cells.append(this if ref is None else f"{this} ({ref:.4f})")
+        rows.append(cells)
+    return header, rows
+
+
+def markdown(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows]) + "\n"
+
+
+def csv_text(header: list[str], rows: list[list[str]]) -> str:
+    import csv
+    import io
+
+    buf = io.StringIO()
+    csv.writer(buf).writerows([header] + rows)
+    return buf.getvalue()

@@ -1,0 +1,151 @@
+"""The SpeechTripleNet track's final tables, figures and metrics (results/07_score/stn/).
+
+Inputs are the per-variant scores (``<score>/<variant>/metrics.json``), the Table 3
+EER files (``<score>/eer/cp<C_p>.json``), the training logs and the conversions.
+Every table prints this run's value beside the paper's (``configs/targets/stn.yaml``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from pystn.io import read_json, write_json, write_text
+from pystn.stn_score import _fmt, csv_text, markdown, table1
+
+TABLE2_ROWS = [("per", "content: project PER of X_s"), ("wer", "content: pocketsphinx WER of X_s"),
+               ("cs_xref_resemblyzer", "CS(X_s, X') Resemblyzer"), ("cs_x_resemblyzer", "CS(X_s, X) Resemblyzer"),
+               ("cs_xref_xvector", "CS(X_s, X') x-vector"), ("closer_to_xref_resemblyzer", "share of X_s closer to X'"),
+               ("pitch_pcc", "pitch PCC of X_s with X")]
+
+
+def table2(scores: dict, paper: dict) -> tuple[list[str], list[list[str]]]:
+    """β-VAEVC beside SpeechTripleNet on the speaker swap X_s (objective measures; the
+    paper's Table 2 is a listening test, whose MOS are printed for reference)."""
+    header = ["measure", "β-VAEVC", "SpeechTripleNet"]
+    rows = [[label] + [_fmt(scores.get(v, {}).get("speaker", {}).get(key)) for v in ("beta_vaevc", "stn")]
+            for key, label in TABLE2_ROWS]
+    for key in ("naturalness_mos", "similarity_mos"):
+        rows.append([f"paper {key} (listening test)"] +
+                    [str(paper.get(v, {}).get(key, "–")) for v in ("beta_vaevc", "stn")])
+    return header, rows
+
+
+def table3(eers: dict[float, dict], paper: dict) -> tuple[list[str], list[list[str]]]:
+    """EER per latent (rows) per C_p (columns): 'this run (paper)'."""
+    cps = sorted(eers)
+    header = ["EER"] + [f"C_p={c:g}" for c in cps]
+    rows = []
+    for z in ("Z_f", "Z_e", "Z_p", "Z_s"):
+        cells = [f"EER({z})"]
+        for c in cps:
+            ref = paper.get(float(c), {}).get(z)
+            this = _fmt(eers[c].get(f"eer_{z}"))
+            cells.append(this if ref is None else f"{this} ({ref:.4f})")
+        rows.append(cells)
+    return header, rows
+
+
+def write_table(out: Path, name: str, title: str, header: list[str], rows: list[list[str]]) -> None:
+    write_text(out / f"{name}.md", f"### {title}\n\n" + markdown(header, rows))
+    write_text(out / f"{name}.csv", csv_text(header, rows))
+
+
+def emphasis_table(scores: dict) -> tuple[list[str], list[list[str]]]:
+    header = ["variant", "n", "mean F0 rise (Hz)", "mean energy rise", "share with both rising"]
+    rows = []
+    for v, s in scores.items():
+        e = s.get("emphasis")
+        if e:
+            rows.append([v, str(e["n"]), _fmt(e.get("f0_rise_hz")), _fmt(e.get("energy_rise")),
+                         _fmt(e.get("both_rise_frac"))])
+    return header, rows
+
+
+def flat_metrics(scores: dict, eers: dict, train: dict) -> dict:
+    """metrics.json: flat keys -> numbers."""
+    out = {}
+    for v, s in scores.items():
+        for cond, summ in s.items():
+            if isinstance(summ, dict):
+                out.update({f"{v}.{cond}.{k}": float(x) for k, x in summ.items()
+                            if isinstance(x, (int, float)) and x is not None})
+            elif isinstance(summ, (int, float)):
+                out[f"{v}.{cond}"] = float(summ)
+    for c, e in eers.items():
+        out.update({f"table3.cp{c:g}.{k}": float(x) for k, x in e.items()})
+    for v, info in train.items():
+        out.update({f"train.{v}.{k}": float(x) for k, x in info.items()})
+    return {k: x for k, x in out.items() if not np.isnan(x)}
+
+
+def quality_checks(scores: dict, eers: dict) -> dict:
+    """The issue's default-corpus checks as booleans (1.0 / 0.0) plus the compared numbers."""
+    s = scores.get("stn", {})
+    g = lambda c, k: s.get(c, {}).get(k, np.nan)  # noqa: E731
+    checks = {
+        "check.xs_closer_to_xref_most": float(g("speaker", "closer_to_xref_resemblyzer") > 0.5),
+        "check.xf_changes_pitch_more_than_xs": float(g("pitch", "pitch_pcc") < g("speaker", "pitch_pcc")),
+        "check.xe_changes_energy_more_than_xs": float(g("energy", "energy_pcc") < g("speaker", "energy_pcc")),
+        "check.xs_pitch_pcc_ge_0.7": float(g("speaker", "pitch_pcc") >= 0.7),
+        "check.recon_per_minus_source_per": float(g("recon", "per") - g("source", "per")),
+    }
+    if len(eers) >= 2:
+        cps = sorted(eers)
+        zf = [eers[c]["eer_Z_f"] for c in cps]
+        checks["check.eer_zf_falls_with_cp"] = float(zf[-1] < zf[0])
+        checks["check.eer_zs_below_zf"] = float(all(eers[c]["eer_Z_s"] < eers[c]["eer_Z_f"] for c in cps))
+    return checks
+
+
+def train_summary(train_dir: Path) -> dict:
+    """Steps, wall time and throughput of a training run, from its train_log.jsonl."""
+    from pystn.training import read_train_log
+
+    log = read_train_log(train_dir)
+    last = log[-1]
+    return {"steps": last["step"], "train_seconds": last["elapsed_s"],
+            "steps_per_s": last["step"] / max(1e-9, last["elapsed_s"]), "final_nll": last["nll"]}
+
+
+def samples(convert_dir: Path, utts: list[str], conditions: list[str], data_wavs: dict) -> list[dict]:
+    """samples.json entries: the source and each condition's output for a few utterances."""
+    out = []
+    for u in utts:
+        out.append({"label": f"{u} source X", "wav": data_wavs[u], "group": u})
+        for c in conditions:
+            wav = convert_dir / c / "wav" / f"{u}.wav"
+            if wav.is_file():
+                out.append({"label": f"{u} {c}", "wav": str(wav), "group": u})
+    return out
+
+
+def read_scores(score_root: Path, variants: list[str]) -> dict:
+    return {v: read_json(score_root / v / "metrics.json") for v in variants}
+
+
+def read_eers(score_root: Path, c_ps: list[float]) -> dict[float, dict]:
+    return {float(c): read_json(score_root / "eer" / f"cp{c}.json") for c in c_ps}
+
+
+def write_all(out: Path, scores: dict, eers: dict, train: dict, paper: dict, labels: dict) -> dict:
+    """Tables 1-3 and the emphasis table (.md + .csv) and metrics.json; returns the metrics."""
+    run, ref = labels["this_run"], paper.get("label", "paper")
+    write_table(out, "table1", f"Table 1: factor similarity with source speech X — {run}; "
+                f"paper values in parentheses ({ref}; the paper's content column is a CER)",
+                *table1(scores["stn"], paper.get("table1", {})))
+    if "beta_vaevc" in scores:
+        write_table(out, "table2", f"Table 2 (objective part): speaker swap, β-VAEVC vs SpeechTripleNet — {run}",
+                    *table2(scores, paper.get("table2", {})))
+    if eers:
+        write_table(out, "table3", f"Table 3: speaker verification EER from time-averaged latents vs C_p — "
+                    f"{run}; paper in parentheses ({ref})",
+                    *table3(eers, {float(k): v for k, v in paper.get("table3", {}).items()}))
+    write_table(out, "emphasis", "Emphasis check: the emphasised span's mean F0 and energy vs the source X "
+                f"(paper: {paper.get('emphasis_listening_accuracy', '–')} of emphasised words identified by "
+                f"listeners) — {run}", *emphasis_table(scores))
+    metrics = flat_metrics(scores, eers, train)
+    metrics.update(quality_checks(scores, eers))
+    write_json(out / "metrics.json", metrics)
+    return metrics

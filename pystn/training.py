@@ -1,0 +1,239 @@
+"""The one training loop for every model: checkpoints, resume, logging, progress bar.
+
+A model plugs in with two callables:
+
+* ``batch_fn(step) -> batch``: the batch for a global step. It must depend on
+  ``step`` (and the seed) only, so a resumed run sees exactly the batches an
+  uninterrupted run would have seen.
+* ``loss_fn(model, batch, step) -> (loss, terms)``: the scalar loss to
+  minimise and a dict of floats to log (each loss term, capacities, ...).
+
+Randomness inside a step (dropout, reparameterisation, Gumbel noise) is seeded
+with ``seed + step``, so resuming from ``checkpoints/step_<N>.pt`` gives the
+same weights as never stopping (on the same device).
+
+Writes into ``out_dir``: ``config.json`` (resolved settings),
+``train_log.jsonl`` (one JSON line per logging step), ``checkpoints/step_<N>.pt``
+and ``final.pt``; all through temporary names.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+from pystn.device import autocast, grad_scaler, resolve_device, use_amp
+from pystn.io import atomic_path, write_json
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation settings shared by every model (the ``train:`` block of a track's config)."""
+
+    steps: int = 1000
+    lr: float = 1e-3
+    optimizer: str = "adam"  # adam | adamw | sgd
+    betas: tuple[float, float] = (0.9, 0.999)
+    weight_decay: float = 0.0
+    warmup_steps: int = 0  # linear warm-up, then constant (or cosine, below)
+    schedule: str = "constant"  # constant | cosine
+    grad_clip: float | None = 1.0
+    log_every: int = 10
+    ckpt_every: int = 200
+    keep_checkpoints: int = 2
+    val_every: int = 0  # 0: no validation during training
+    seed: int = 1234
+    device: str = "auto"
+    precision: str = "fp32"  # fp32 | amp (CUDA only)
+    extra: dict = field(default_factory=dict)  # model-specific settings recorded in config.json
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
+        unknown = sorted(set(d) - set(known))
+        if unknown:
+            raise KeyError(f"unknown training settings {unknown}; known: {sorted(cls.__dataclass_fields__)}")
+        if "betas" in known:
+            known["betas"] = tuple(known["betas"])
+        return cls(**known)
+
+
+def make_optimizer(params, cfg: TrainConfig) -> torch.optim.Optimizer:
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.betas[0], weight_decay=cfg.weight_decay)
+    raise ValueError(f"unknown optimizer '{cfg.optimizer}' (adam | adamw | sgd)")
+
+
+def lr_factor(step: int, cfg: TrainConfig) -> float:
+    """Multiplier of the base lr at ``step`` (0-based): linear warm-up, then constant or cosine."""
+    if cfg.warmup_steps and step < cfg.warmup_steps:
+        return (step + 1) / cfg.warmup_steps
+    if cfg.schedule == "cosine":
+        span = max(1, cfg.steps - cfg.warmup_steps)
+        return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - cfg.warmup_steps) / span)))
+    return 1.0
+
+
+def checkpoint_paths(out_dir: Path) -> list[tuple[int, Path]]:
+    """Existing ``checkpoints/step_<N>.pt`` sorted by N."""
+    found = []
+    for p in (out_dir / "checkpoints").glob("step_*.pt"):
+        m = re.fullmatch(r"step_(\d+)\.pt", p.name)
+        if m:
+            found.append((int(m.group(1)), p))
+    return sorted(found)
+
+
+def save_checkpoint(out_dir: Path, step: int, model, optimizer, scaler, keep: int) -> Path:
+    path = out_dir / "checkpoints" / f"step_{step}.pt"
+    state = {"step": step, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+             "scaler": scaler.state_dict()}
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+    for _, old in checkpoint_paths(out_dir)[:-keep]:
+        old.unlink(missing_ok=True)
+    return path
+
+
+def resume(out_dir: Path, model, optimizer, scaler, device) -> int:
+    """Load the newest checkpoint if any; return the number of steps already done."""
+    ckpts = checkpoint_paths(out_dir)
+    if not ckpts:
+        return 0
+    step, path = ckpts[-1]
+    state = torch.load(path, map_location=device, weights_only=True)
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    scaler.load_state_dict(state["scaler"])
+    return int(state["step"])
+
+
+def truncate_log(log_path: Path, done: int) -> None:
+    """Drop log lines past the resumed step so the log reads as one uninterrupted run."""
+    if not log_path.exists():
+        return
+    keep = []
+    for line in log_path.read_text().splitlines():
+        try:
+            if json.loads(line)["step"] <= done:
+                keep.append(line)
+        except (json.JSONDecodeError, KeyError):  # a line cut short by a kill
+            continue
+    with atomic_path(log_path) as tmp:
+        tmp.write_text("".join(line + "\n" for line in keep))
+
+
+def train(model: torch.nn.Module, batch_fn: Callable[[int], Any],
+          loss_fn: Callable[[torch.nn.Module, Any, int], tuple[torch.Tensor, dict]],
+          out_dir: str | Path, cfg: TrainConfig, *, model_config: dict | None = None,
+          val_fn: Callable[[torch.nn.Module, int], dict] | None = None,
+          progress: bool = True) -> torch.nn.Module:
+    """Train ``model`` for ``cfg.steps`` steps into ``out_dir`` (resuming if checkpoints exist).
+
+    ``model_config`` (the constructor settings) is stored in ``final.pt`` so
+    the model can be rebuilt by :func:`load_model`. Returns the trained model
+    in eval mode.
+    """
+    from tqdm import tqdm
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    device = resolve_device(cfg.device)
+    amp = use_amp(cfg.precision, device)
+    model.to(device)
+    optimizer = make_optimizer([p for p in model.parameters() if p.requires_grad], cfg)
+    scaler = grad_scaler(amp)
+    write_json(out_dir / "config.json", {"train": asdict(cfg), "model": model_config or {},
+                                         "device": str(device), "amp": amp})
+    done = resume(out_dir, model, optimizer, scaler, device)
+    log_path = out_dir / "train_log.jsonl"
+    truncate_log(log_path, done)
+    bar = tqdm(total=cfg.steps, initial=done, desc=f"train {out_dir.name}", disable=not progress,
+               mininterval=2.0, dynamic_ncols=True)
+    started = time.time()
+    for step in range(done, cfg.steps):
+        terms = train_step(model, optimizer, scaler, batch_fn, loss_fn, step, cfg, device, amp)
+        if val_fn and cfg.val_every and (step + 1) % cfg.val_every == 0:
+            model.eval()
+            with torch.no_grad():
+                terms.update({f"val_{k}": float(v) for k, v in val_fn(model, step + 1).items()})
+            model.train()
+        if (step + 1) % cfg.log_every == 0 or step + 1 == cfg.steps:
+            append_log(log_path, {"step": step + 1, "lr": optimizer.param_groups[0]["lr"],
+                                  "elapsed_s": round(time.time() - started, 3), **terms})
+            bar.set_postfix(loss=f"{terms['loss']:.3g}")
+        if (step + 1) % cfg.ckpt_every == 0 and step + 1 < cfg.steps:
+            save_checkpoint(out_dir, step + 1, model, optimizer, scaler, cfg.keep_checkpoints)
+        bar.update(1)
+    bar.close()
+    save_final(out_dir / "final.pt", model, model_config, cfg.steps)
+    return model.eval()
+
+
+def train_step(model, optimizer, scaler, batch_fn, loss_fn, step, cfg, device, amp) -> dict:
+    """One optimisation step at global ``step``; returns the logged terms (with 'loss')."""
+    torch.manual_seed(cfg.seed + step)
+    for group in optimizer.param_groups:
+        group["lr"] = cfg.lr * lr_factor(step, cfg)
+    model.train()
+    batch = to_device(batch_fn(step), device)
+    with autocast(amp, device):
+        loss, terms = loss_fn(model, batch, step)
+    if not torch.isfinite(loss):
+        raise FloatingPointError(f"loss is {loss.item()} at step {step + 1}; terms: {terms}")
+    optimizer.zero_grad(set_to_none=True)
+    scaler.scale(loss).backward()
+    if cfg.grad_clip:
+        scaler.unscale_(optimizer)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+    scaler.step(optimizer)
+    scaler.update()
+    return {"loss": float(loss.detach()), **{k: float(v) for k, v in terms.items()}}
+
+
+def to_device(batch, device):
+    """Move tensors inside nested tuples / lists / dicts to ``device``."""
+    if torch.is_tensor(batch):
+        return batch.to(device, non_blocking=True)
+    if isinstance(batch, dict):
+        return {k: to_device(v, device) for k, v in batch.items()}
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(to_device(v, device) for v in batch)
+    return batch
+
+
+def append_log(log_path: Path, record: dict) -> None:
+    with open(log_path, "a", encoding="utf-8") as f:
+        f.write(json.dumps(record, sort_keys=True) + "\n")
+
+
+def save_final(path: Path, model, model_config: dict | None, step: int) -> None:
+    with atomic_path(path) as tmp:
+        torch.save({"model": model.state_dict(), "model_config": model_config or {}, "step": step}, tmp)
+
+
+def load_model(path: str | Path, build: Callable[[dict], torch.nn.Module], device: str = "cpu"):
+    """Rebuild a model saved by :func:`train` from ``final.pt`` (``build(model_config) -> module``)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no trained model at '{path}': run its training rule first")
+    state = torch.load(path, map_location=device, weights_only=True)
+    model = build(state["model_config"])
+    model.load_state_dict(state["model"])
+    return model.to(device).eval()
+
+
+def read_train_log(out_dir: str | Path) -> list[dict]:
+    path = Path(out_dir) / "train_log.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines() if line]

@@ -1,0 +1,44 @@
+# Stage 05: rules of stage train (see DESIGN.md).
+
+# --- track: stn ---
+# stn_train: SpeechTripleNet, its β-VAEVC baseline and the Table 3 C_p sweep
+#   results/05_train/stn/<variant>/{final.pt, config.json, train_log.jsonl, checkpoints/}
+#   variant: stn | beta_vaevc | cp<C_p> (settings: pystn.models.stn_train.variant_config)
+from pystn.models.stn_train import variant_config as stn_variant_config, variant_names as stn_variant_names
+
+
+def stn_feats(split, feat):
+    return W.feats_scp(config["stn"]["corpus"], split, feat)
+
+
+def stn_train_params(wc):
+    cfg = stn_variant_config(config["stn"], wc.variant, config["device"])
+    cfg["train"] = dict(cfg["train"], seed=config["seed"], precision=config["precision"])
+    return json.dumps(cfg, sort_keys=True)
+
+
+rule stn_train:
+    input:
+        mel=lambda wc: stn_feats("train", "stn_mel"),
+        f0=lambda wc: stn_feats("train", "stn_f0"),
+        energy=lambda wc: stn_feats("train", "stn_energy"),
+    output:
+        model="results/05_train/stn/{variant}/final.pt",
+    wildcard_constraints:
+        variant="stn|beta_vaevc|cp[0-9.]+",
+    params:
+        cfg=stn_train_params,
+        feats_root=lambda wc, input: os.path.dirname(os.path.dirname(input.mel)),
+        out=lambda wc, output: os.path.dirname(output.model),
+    log:
+        "results/logs/05_train/stn/{variant}.log",
+    benchmark:
+        "results/benchmarks/05_train/stn/{variant}.tsv"
+    threads: config["stn"]["threads"]
+    resources:
+        gpu=W.gpu_resources(config),
+        mem_mb=3000,
+        runtime=60,
+    shell:
+        "{PY} steps/train_stn.py --threads {threads} --config-json '{params.cfg}' "
+        "{params.feats_root} {params.out} > {log} 2>&1"

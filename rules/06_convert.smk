@@ -1,0 +1,40 @@
+# Stage 06: rules of stage convert (see DESIGN.md).
+
+# --- track: stn ---
+# stn_convert: editing of the test split by a trained variant (paper §4.4)
+#   results/06_convert/stn/<variant>/<condition>/{feats,codes}.{ark,scp}, wav/, wav.scp
+#   and results/06_convert/stn/<variant>/conversions.json (written last)
+
+
+def stn_convert_params(wc):
+    return json.dumps({"convert": dict(config["stn"]["convert"], seed=config["seed"]),
+                       "vocoder": config["stn"]["vocoder"],
+                       "mel_preset": W.preset(config, "stn_mel")}, sort_keys=True)
+
+
+rule stn_convert:
+    input:
+        model="results/05_train/stn/{variant}/final.pt",
+        mel=lambda wc: stn_feats("test", "stn_mel"),
+        utt2spk=lambda wc: W.data_file(config["stn"]["corpus"], "test", "utt2spk"),
+    output:
+        manifest="results/06_convert/stn/{variant}/conversions.json",
+    wildcard_constraints:
+        variant="stn|beta_vaevc",
+    params:
+        cfg=stn_convert_params,
+        model_dir=lambda wc, input: os.path.dirname(input.model),
+        data_dir=lambda wc, input: os.path.dirname(input.utt2spk),
+        out=lambda wc, output: os.path.dirname(output.manifest),
+    log:
+        "results/logs/06_convert/stn/{variant}.log",
+    benchmark:
+        "results/benchmarks/06_convert/stn/{variant}.tsv"
+    threads: config["stn"]["threads"]
+    resources:
+        gpu=0,
+        mem_mb=3000,
+        runtime=60,
+    shell:
+        "{PY} steps/convert_stn.py --threads {threads} --config-json '{params.cfg}' "
+        "{params.model_dir} {params.data_dir} {input.mel} {params.out} > {log} 2>&1"

@@ -1,0 +1,142 @@
+# Stage 07: scoring. Each track's scorer writes results/07_score/<track>/ with
+# metrics.json, tables (.md / .csv), figures (.png) and samples.json, registers
+# its outputs in TRACK_TARGETS[<track>], and defines the target rule <track>.
+
+# --- track: xvector ---
+
+# --- track: stn ---
+# stn_score_variant   Table 1 / 2 measures of one converted variant -> results/07_score/stn/<variant>/
+# stn_score_eer       Table 3 EERs of one C_p sweep model          -> results/07_score/stn/eer/cp<C_p>.json
+# stn_tables          tables, figures, metrics.json, samples.json  -> results/07_score/stn/
+import yaml as _stn_yaml
+
+
+def stn_score_cfg():
+    s = config["stn"]["score"]
+    return {"f0_preset": W.preset(config, "stn_f0"), "energy_preset": W.preset(config, "stn_energy"),
+            "recognizer_dir": s.get("recognizer_dir"), "xvector_dir": s.get("xvector_dir"),
+            "resemblyzer": s.get("resemblyzer", True),
+            "pocketsphinx_per_speaker": s.get("pocketsphinx_per_speaker", 0), "seed": config["seed"]}
+
+
+def stn_score_inputs(wc):
+    s = config["stn"]["score"]
+    extra = {}
+    for key in ("recognizer_dir", "xvector_dir"):
+        if s.get(key):
+            extra[key] = os.path.join(s[key], "final.pt")
+    return extra
+
+
+def stn_targets_yaml():
+    path = config["stn"]["score"]["targets"]
+    with open(os.path.join(workflow.basedir, path) if not os.path.isabs(path) else path) as f:
+        return _stn_yaml.safe_load(f)
+
+
+def stn_this_run():
+    c, t = config["stn"], config["stn"]["train"]
+    return (f"this run: {c['corpus']} corpus, {t['steps']} steps (sweep "
+            f"{c['sweep'].get('overrides', {}).get('train', {}).get('steps', t['steps'])}), "
+            f"device {config['device']}, vocoder {c['vocoder']['kind']}")
+
+
+rule stn_score_variant:
+    input:
+        unpack(stn_score_inputs),
+        manifest="results/06_convert/stn/{variant}/conversions.json",
+        text=lambda wc: W.data_file(config["stn"]["corpus"], "test", "text"),
+    output:
+        metrics="results/07_score/stn/{variant}/metrics.json",
+        utts="results/07_score/stn/{variant}/utts.csv",
+    wildcard_constraints:
+        variant="stn|beta_vaevc",
+    params:
+        cfg=lambda wc: json.dumps(stn_score_cfg(), sort_keys=True),
+        conv=lambda wc, input: os.path.dirname(input.manifest),
+        data_dir=lambda wc, input: os.path.dirname(input.text),
+        out=lambda wc, output: os.path.dirname(output.metrics),
+    log:
+        "results/logs/07_score/stn/{variant}.log",
+    benchmark:
+        "results/benchmarks/07_score/stn/{variant}.tsv"
+    threads: config["stn"]["threads"]
+    resources:
+        gpu=0,
+        mem_mb=3000,
+        runtime=60,
+    shell:
+        "{PY} steps/score_stn.py --threads {threads} --config-json '{params.cfg}' "
+        "{params.conv} {params.data_dir} {params.out} > {log} 2>&1"
+
+
+rule stn_score_eer:
+    input:
+        model="results/05_train/stn/{variant}/final.pt",
+        mel=lambda wc: stn_feats("test", "stn_mel"),
+        utt2spk=lambda wc: W.data_file(config["stn"]["corpus"], "test", "utt2spk"),
+    output:
+        "results/07_score/stn/eer/{variant}.json",
+    wildcard_constraints:
+        variant="cp[0-9.]+",
+    params:
+        model_dir=lambda wc, input: os.path.dirname(input.model),
+        data_dir=lambda wc, input: os.path.dirname(input.utt2spk),
+    log:
+        "results/logs/07_score/stn/eer_{variant}.log",
+    benchmark:
+        "results/benchmarks/07_score/stn/eer_{variant}.tsv"
+    threads: 1
+    resources:
+        gpu=0,
+        mem_mb=2000,
+        runtime=30,
+    shell:
+        "{PY} steps/score_stn_eer.py --threads {threads} {params.model_dir} {params.data_dir} "
+        "{input.mel} {output} > {log} 2>&1"
+
+
+STN_OUT = "results/07_score/stn"
+STN_TABLES = [f"{STN_OUT}/{n}" for n in ("metrics.json", "table1.md", "table1.csv", "table2.md", "table2.csv",
+                                          "table3.md", "table3.csv", "emphasis.md", "fig2.png",
+                                          "losses.png", "samples.json")]
+
+
+rule stn_tables:
+    input:
+        scores=expand("results/07_score/stn/{v}/metrics.json", v=config.get("stn", {}).get("variants", [])),
+        eers=expand("results/07_score/stn/eer/cp{c}.json", c=config.get("stn", {}).get("sweep", {}).get("C_p", [])),
+        train=expand("results/05_train/stn/{v}/final.pt", v=stn_variant_names(config["stn"]) if "stn" in config else []),
+        targets=lambda wc: config["stn"]["score"]["targets"],
+        text=lambda wc: W.data_file(config["stn"]["corpus"], "test", "wav.scp"),
+    output:
+        STN_TABLES,
+    params:
+        cfg=lambda wc: json.dumps({"variants": config["stn"]["variants"], "c_p": config["stn"]["sweep"]["C_p"],
+                                   "targets": stn_targets_yaml(), "this_run": stn_this_run(),
+                                   "f0_preset": W.preset(config, "stn_f0"),
+                                   "energy_preset": W.preset(config, "stn_energy"),
+                                   "fig2_utt": config["stn"]["score"].get("fig2_utt"),
+                                   "n_samples": config["stn"]["score"].get("n_samples", 3)}, sort_keys=True),
+        data_dir=lambda wc, input: os.path.dirname(input.text),
+    log:
+        "results/logs/07_score/stn/tables.log",
+    benchmark:
+        "results/benchmarks/07_score/stn/tables.tsv"
+    threads: 1
+    resources:
+        gpu=0,
+        mem_mb=2000,
+        runtime=30,
+    shell:
+        "{PY} steps/tabulate_stn.py --config-json '{params.cfg}' results/07_score/stn results/05_train/stn "
+        "results/06_convert/stn {params.data_dir} {STN_OUT} > {log} 2>&1"
+
+
+TRACK_TARGETS["stn"] = STN_TABLES
+
+
+rule stn:
+    input:
+        STN_TABLES,
+

@@ -1,0 +1,61 @@
+#!/usr/bin/env python
+"""Stage 06: SpeechTripleNet / β-VAEVC editing of the test split (paper §4.4).
+
+usage: convert_stn.py --config-json JSON [--threads N] <model-dir> <data-dir> <mel-scp> <out-dir>
+
+JSON: {'convert': {conditions, per_speaker, seed, pitch_shift, energy_shift, ...},
+'vocoder': {kind, n_iter, checkpoint, params}, 'mel_preset': the stn_mel preset}.
+Writes <out-dir>/<condition>/{feats,codes}.{ark,scp}, wav/, wav.scp (+ refs, spans)
+and, last, <out-dir>/conversions.json listing what was made.
+"""
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--config-json", required=True)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--no-progress", action="store_true")
+    ap.add_argument("model_dir")
+    ap.add_argument("data_dir")
+    ap.add_argument("mel_scp")
+    ap.add_argument("out_dir")
+    args = ap.parse_args(argv)
+
+    import torch
+
+    from pystn.batching import load_feats
+    from pystn.io import read_kv, write_json
+    from pystn.models.stn import build_stn
+    from pystn.models.stn_convert import choose_utts, convert_all
+    from pystn.training import load_model
+    from pystn.vocoder import make_vocoder
+
+    torch.set_num_threads(args.threads)
+    cfg = json.loads(args.config_json)
+    conv, preset = cfg["convert"], cfg["mel_preset"]
+    model = load_model(Path(args.model_dir) / "final.pt", build_stn)
+    utt2spk = read_kv(Path(args.data_dir) / "utt2spk")
+    utts = choose_utts(utt2spk, int(conv["per_speaker"]), int(conv["seed"]))
+    mels = load_feats(args.mel_scp, utts, min_frames=16)
+    vocoder = make_vocoder(cfg["vocoder"], preset)
+    started = time.time()
+    done = convert_all(model, mels, utt2spk, args.out_dir, conv, vocoder, int(preset["sample_rate"]),
+                       progress=not args.no_progress)
+    seconds = sum(len(m) for m in mels.values()) * int(preset["hop_length"]) / int(preset["sample_rate"])
+    write_json(Path(args.out_dir) / "conversions.json",
+               {"conditions": done, "utterances": sorted(mels), "audio_seconds_per_condition": seconds,
+                "wall_seconds": time.time() - started,
+                "rtf": (time.time() - started) / max(1e-9, seconds * len(done))})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

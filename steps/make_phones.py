@@ -1,0 +1,38 @@
+#!/usr/bin/env python
+"""Phone transcripts of Kaldi data dirs via espeak-ng: <data_dir>/text -> <out_dir>/<split>/text (+ phones.txt).
+
+usage: make_phones.py [--voice en-us] <data_root> <out_dir>
+  <data_root>/{train,val,test}/text are read; the phone inventory (CTC blank
+  first) is built from the training split and written to <out_dir>/phones.txt.
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+from pystn.io import DataError, read_kv, write_kv, write_text
+from pystn.phonemes import PhoneCache, build_inventory, phones_of_utts
+from pystn.workflow import SPLITS
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--voice", default="en-us")
+    ap.add_argument("data_root")
+    ap.add_argument("out_dir")
+    args = ap.parse_args(argv)
+    out = Path(args.out_dir)
+    cache = PhoneCache(None, args.voice)
+    seqs = {}
+    for split in SPLITS:
+        text_path = Path(args.data_root) / split / "text"
+        if not text_path.is_file():
+            raise DataError(f"{text_path} missing: the BNF DNN needs transcripts of every split")
+        seqs[split] = phones_of_utts(read_kv(text_path), cache)
+        write_kv(out / split / "text", {u: " ".join(p) for u, p in seqs[split].items()})
+    write_text(out / "phones.txt", "\n".join(build_inventory(seqs["train"].values())) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,49 @@
+#!/usr/bin/env python
+"""Train a bottleneck ASR DNN (BNF / SBNF / MT-SBNF) with CTC over phones.
+
+usage: train_bnf.py --params JSON [--upstream DIR ...] [--threads N]
+                    <train_feats.scp> <val_feats.scp> <phones_dir> <train_data_dir> <out_dir>
+  <phones_dir> holds phones.txt and {train,val}/text from make_phones.py;
+  --upstream lists the DNN training dirs whose BNF these features are (stacked DNNs).
+  params: {"model": {...BottleneckDNN kwargs}, "train": {...TrainConfig}, "batch_size": B,
+           "speaker_weight": w, "base_preset": {...feature preset of the first DNN's input}}
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+from pystn.batching import load_feats
+from pystn.io import read_kv, write_json, write_text
+from pystn.models.bnf import train_bnf
+from pystn.training import TrainConfig
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--params", required=True, help="JSON settings (see usage)")
+    ap.add_argument("--upstream", nargs="*", default=[])
+    ap.add_argument("--threads", type=int, default=1)
+    for name in ("train_scp", "val_scp", "phones_dir", "train_data", "out_dir"):
+        ap.add_argument(name)
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    p = json.loads(args.params)
+    inventory = (Path(args.phones_dir) / "phones.txt").read_text(encoding="utf-8").split()
+    phones = {s: {u: v.split() for u, v in read_kv(Path(args.phones_dir) / s / "text").items()}
+              for s in ("train", "val")}
+    utt2spk = read_kv(Path(args.train_data) / "utt2spk")
+    out = Path(args.out_dir)
+    train_bnf(load_feats(args.train_scp), phones["train"], utt2spk, inventory, p["model"],
+              TrainConfig.from_dict(p["train"]), out, speaker_weight=float(p.get("speaker_weight", 0.0)),
+              batch_size=int(p.get("batch_size", 16)), val=(load_feats(args.val_scp), phones["val"]))
+    write_text(out / "phones.txt", "\n".join(inventory) + "\n")
+    write_json(out / "front_end.json", {"base_preset": p["base_preset"], "bnf_chain": args.upstream})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

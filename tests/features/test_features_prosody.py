@@ -1,0 +1,81 @@
+"""F0 trackers and RMS energy: real-speech ranges, tracker agreement, frame alignment."""
+
+import numpy as np
+import pytest
+
+from pystn.features import extract, framing, prosody
+
+
+def f0_preset(method, sr=16000, hop=80, log=False):
+    return {"kind": "f0", "method": method, "sample_rate": sr, "hop_length": hop,
+            "fmin": 60, "fmax": 300, "log": log}
+
+
+@pytest.fixture(scope="module")
+def arctic_f0(arctic):
+    wav, sr = arctic
+    return {m: extract(f0_preset(m), wav, sr) for m in ("rapt", "dio", "harvest")}
+
+
+@pytest.mark.parametrize("method", ["rapt", "dio", "harvest"])
+def test_arctic_f0_in_male_range(arctic_f0, method):
+    f0 = arctic_f0[method]
+    voiced = f0[f0 > 0]
+    assert len(voiced) > 0.3 * len(f0)
+    assert 80 < np.median(voiced) < 180
+
+
+@pytest.mark.parametrize("other", ["dio", "harvest"])
+def test_rapt_agrees_with_world_trackers(arctic_f0, other):
+    a, b = arctic_f0["rapt"], arctic_f0[other]
+    both = (a > 0) & (b > 0)
+    assert both.sum() > 0.25 * len(a)
+    assert np.median(np.abs(np.log(a[both] / b[both]))) < 0.1
+
+
+def test_log_f0_is_log_on_voiced_and_zero_on_unvoiced(arctic, arctic_f0):
+    wav, sr = arctic
+    hz, logf0 = arctic_f0["rapt"], extract(f0_preset("rapt", log=True), wav, sr)
+    np.testing.assert_array_equal(logf0 == 0, hz == 0)
+    np.testing.assert_allclose(logf0[hz > 0], np.log(hz[hz > 0]), rtol=1e-6)
+
+
+def test_f0_of_a_tone(presets, sine):
+    p = {**presets["stn_f0"], "log": False}
+    f0 = extract(p, sine(150.0, 22050, 1.0), 22050)
+    np.testing.assert_allclose(np.median(f0[f0 > 0]), 150.0, rtol=0.02)
+
+
+@pytest.mark.parametrize("method", ["rapt", "dio", "harvest"])
+@pytest.mark.parametrize("n", [22050, 22050 + 100, 22050 + 255])
+def test_mel_f0_energy_frame_counts_agree(presets, method, n, sine):
+    x = np.random.default_rng(n).uniform(-0.3, 0.3, n).astype(np.float32) + sine(120.0, 22050, n / 22050)
+    mel = extract(presets["stn_mel"], x, 22050)
+    f0 = extract({**presets["stn_f0"], "method": method}, x, 22050)
+    energy = extract(presets["stn_energy"], x, 22050)
+    assert mel.shape[0] == f0.shape[0] == energy.shape[0] == n // 256
+
+
+def test_align_cuts_and_pads():
+    t = np.array([1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(framing.align(t, 2), [1.0, 2.0])
+    np.testing.assert_array_equal(framing.align(t, 5), [1.0, 2.0, 3.0, 0.0, 0.0])
+
+
+@pytest.mark.parametrize("amp", [0.1, 0.8])
+def test_energy_of_sine_is_amplitude_over_sqrt2(presets, amp, sine):
+    e = extract(presets["stn_energy"], sine(1000.0, 22050, 1.0, amp), 22050)
+    np.testing.assert_allclose(e[3:-3], amp / np.sqrt(2), rtol=5e-3)
+
+
+def test_energy_equals_framed_rms(presets):
+    x = np.random.default_rng(3).standard_normal(5000).astype(np.float32)
+    e = prosody.energy(x, 22050, presets["stn_energy"])
+    xp = np.pad(x.astype(np.float64), (384, 384), mode="reflect")
+    ref = [np.sqrt(np.mean(xp[t * 256:t * 256 + 1024] ** 2)) for t in range(len(e))]
+    np.testing.assert_allclose(e, ref, rtol=1e-5)
+
+
+def test_unknown_f0_method_raises(presets, sine):
+    with pytest.raises(ValueError, match="yin"):
+        extract({**presets["stn_f0"], "method": "yin"}, sine(100.0, 22050, 0.5), 22050)

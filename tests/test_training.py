@@ -1,0 +1,85 @@
+"""The shared training loop: resume gives the same weights, logs, schedules, device choice."""
+
+import json
+
+import pytest
+import torch
+
+from pystn.device import resolve_device, use_amp
+from pystn.training import TrainConfig, checkpoint_paths, load_model, lr_factor, read_train_log, train
+
+
+def build(cfg):
+    torch.manual_seed(0)
+    return torch.nn.Sequential(torch.nn.Linear(cfg["dim"], 8), torch.nn.Dropout(0.2), torch.nn.Linear(8, 1))
+
+
+def batch_fn(step):
+    g = torch.Generator().manual_seed(step)
+    x = torch.randn(16, 4, generator=g)
+    return x, x.sum(dim=1, keepdim=True)
+
+
+def loss_fn(model, batch, step):
+    x, y = batch
+    mse = torch.nn.functional.mse_loss(model(x), y)
+    return mse, {"mse": mse.item()}
+
+
+def run(out, steps, **kw):
+    cfg = TrainConfig(steps=steps, lr=1e-2, log_every=5, ckpt_every=10, device="cpu", **kw)
+    return train(build({"dim": 4}), batch_fn, loss_fn, out, cfg, model_config={"dim": 4}, progress=False)
+
+
+def test_training_learns_and_writes_contract_files(tmp_path):
+    run(tmp_path, 200)
+    log = read_train_log(tmp_path)
+    assert log[-1]["step"] == 200 and log[-1]["mse"] < 0.5 * log[0]["mse"]
+    assert json.loads((tmp_path / "config.json").read_text())["model"] == {"dim": 4}
+    assert (tmp_path / "final.pt").is_file()
+    assert len(checkpoint_paths(tmp_path)) == 2  # keep_checkpoints
+
+
+def test_resume_matches_uninterrupted_run(tmp_path):
+    full = run(tmp_path / "full", 40)
+    run(tmp_path / "cut", 25)  # "killed" after step 25: newest checkpoint is step 20
+    (tmp_path / "cut" / "final.pt").unlink()
+    with open(tmp_path / "cut" / "train_log.jsonl", "a") as f:
+        f.write('{"step": 2')  # a line cut short by the kill
+    resumed = run(tmp_path / "cut", 40)
+    for a, b in zip(full.state_dict().values(), resumed.state_dict().values()):
+        assert torch.equal(a, b)
+    steps = [r["step"] for r in read_train_log(tmp_path / "cut")]
+    assert steps == sorted(set(steps)) and steps[-1] == 40
+
+
+def test_load_model_roundtrip_and_missing_file(tmp_path):
+    model = run(tmp_path, 10)
+    again = load_model(tmp_path / "final.pt", build)
+    x = torch.randn(3, 4)
+    assert torch.allclose(model(x), again(x))
+    with pytest.raises(FileNotFoundError, match="run its training rule"):
+        load_model(tmp_path / "nope.pt", build)
+
+
+def test_warmup_and_cosine_schedule():
+    cfg = TrainConfig(steps=100, warmup_steps=10, schedule="cosine")
+    assert lr_factor(0, cfg) == pytest.approx(0.1)
+    assert lr_factor(9, cfg) == pytest.approx(1.0)
+    assert lr_factor(100, cfg) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_unknown_setting_is_named():
+    with pytest.raises(KeyError, match="lrr"):
+        TrainConfig.from_dict({"lrr": 1})
+
+
+def test_device_auto_and_amp_without_cuda(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert resolve_device("auto").type == "cpu"
+    with pytest.raises(RuntimeError, match="CUDA is not available"):
+        resolve_device("cuda")
+    assert not use_amp("amp", torch.device("cpu"))
+    assert use_amp("amp", torch.device("cuda"))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert resolve_device("auto").type == "cuda"

@@ -1,0 +1,133 @@
+"""BNF DNNs and x-vector TDNN: shapes, gradients, splicing, CTC decoding, front-end helpers."""
+
+import numpy as np
+import pytest
+import torch
+
+from pystn.models import bnf as M
+from pystn.models import xvector as X
+from pystn.training import TrainConfig
+
+
+def test_splice_orders_context_and_replicates_edges():
+    x = torch.arange(5, dtype=torch.float32).view(1, 5, 1)
+    s = M.splice(x, context=1, stride=2)
+    assert s.shape == (1, 5, 3)
+    assert s[0].tolist() == [[0, 0, 2], [0, 1, 3], [0, 2, 4], [1, 3, 4], [2, 4, 4]]
+
+
+def test_bottleneck_dnn_shapes_gradients_and_linear_bottleneck():
+    torch.manual_seed(0)
+    net = M.BottleneckDNN(10, n_phones=6, hidden=32, n_hidden=7, bn_dim=8, context=2, n_speakers=4)
+    x, lengths = torch.randn(3, 20, 10), torch.tensor([20, 15, 9])
+    out = net(x, lengths)
+    assert out["bnf"].shape == (3, 20, 8) and out["phone_logits"].shape == (3, 20, 6)
+    assert out["speaker_logits"].shape == (3, 20, 4)
+    assert (out["bnf"] < 0).any()  # the bottleneck is linear (no ReLU)
+    assert len(net.layers) == 7 and len(net.layers[net.bn_layer]) == 1
+    net.eval()
+    assert torch.allclose(net.bottleneck(x[:1, :9]), net(x[:1, :9], torch.tensor([9]))["bnf"], atol=1e-5)
+    net.train()
+    phones, plen = torch.tensor([[1, 2, 3], [2, 2, 0], [5, 0, 0]]), torch.tensor([3, 2, 1])
+    loss, terms = M.bnf_loss(net(x, lengths), lengths, phones, plen, torch.tensor([0, 1, 3]), 0.5)
+    loss.backward()
+    assert set(terms) == {"ctc", "speaker_ce"} and torch.isfinite(loss)
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in net.parameters() if p.requires_grad)
+
+
+def test_cmn_removes_utterance_offsets():
+    net = M.BottleneckDNN(4, n_phones=3, hidden=8, n_hidden=2, bn_dim=2, context=0).eval()
+    x = torch.randn(1, 30, 4)
+    assert torch.allclose(net.bottleneck(x), net.bottleneck(x + 5.0), atol=1e-5)
+
+
+def test_greedy_ctc_merges_repeats_and_drops_blanks():
+    seq = [0, 3, 3, 0, 3, 2, 2, 0, 0, 1]
+    logits = torch.nn.functional.one_hot(torch.tensor(seq), 4).float()
+    assert M.greedy_ctc(logits) == [3, 3, 2, 1]
+    assert M.greedy_ctc(logits, length=4) == [3]
+
+
+def toy_phone_data(n_utts=24, seed=0):
+    """Each phone p is a 5-d Gaussian around a distinct centre, 4-8 frames long; blanks are silence."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(0, 2.0, (5, 5))
+    feats, phones, spk = {}, {}, {}
+    for u in range(n_utts):
+        seq = list(rng.integers(1, 5, 6))
+        frames = [rng.normal(0, 0.3, (3, 5))]
+        for p in seq:
+            frames.append(centres[p] + rng.normal(0, 0.3, (int(rng.integers(4, 9)), 5)))
+            frames.append(rng.normal(0, 0.3, (2, 5)))
+        key = f"s{u % 3}_u{u:02d}"
+        feats[key] = np.concatenate(frames).astype(np.float32)
+        phones[key] = [f"p{p}" for p in seq]
+        spk[key] = f"s{u % 3}"
+    return feats, phones, spk
+
+
+def test_train_bnf_learns_toy_phones(tmp_path):
+    torch.set_num_threads(1)
+    feats, phones, spk = toy_phone_data()
+    inventory = ["<blk>"] + [f"p{i}" for i in range(1, 5)]
+    cfg = TrainConfig(steps=150, lr=3e-3, log_every=50, ckpt_every=1000, device="cpu")
+    model = M.train_bnf(feats, phones, spk, inventory, dict(hidden=48, n_hidden=3, bn_dim=8, context=2),
+                        cfg, tmp_path / "dnn", batch_size=8, val=(feats, phones))
+    hyps = M.decode_batch(model, [feats[k] for k in sorted(feats)])
+    from pystn.metrics import error_rate
+    per = error_rate([phones[k] for k in sorted(feats)], [[inventory[i] for i in h] for h in hyps])
+    assert per < 0.15
+    assert (tmp_path / "dnn" / "final.pt").is_file()
+
+
+def test_xvector_shapes_gradients_and_embedding_is_prenonlinearity():
+    torch.manual_seed(0)
+    net = X.XvectorNet(20, n_speakers=5, channels=32, pool_channels=64, emb_dim=16)
+    x, lengths = torch.randn(4, 60, 20), torch.tensor([60, 50, 40, 30])
+    emb, logits = net(x, lengths)
+    assert emb.shape == (4, 16) and logits.shape == (4, 5)
+    assert (emb < 0).any()  # layer 6 before its ReLU
+    torch.nn.functional.cross_entropy(logits, torch.tensor([0, 1, 2, 3])).backward()
+    assert all(p.grad is not None for p in net.parameters())
+    net.eval()
+    # statistics pooling ignores padded frames: a padded utterance embeds like the unpadded one
+    # (garbage placed beyond the TDNN's +-7-frame receptive field of the last real frame)
+    xp = x[3:4].clone()
+    xp[:, 40:] = 50.0
+    e_cut = net.embed(x[3:4, :30])
+    d_masked = (net.embed(xp, torch.tensor([30])) - e_cut).abs().max()
+    d_unmasked = (net.embed(xp) - e_cut).abs().max()
+    assert d_masked < 0.05 * d_unmasked
+
+
+def test_sliding_cmn_matches_bruteforce_and_prepare_frames_drops_silence():
+    rng = np.random.default_rng(0)
+    f = rng.normal(size=(40, 3)).astype(np.float32)
+    out = X.sliding_cmn(f, 10)
+    for t in (0, 7, 20, 39):
+        s = min(max(t - 5, 0), 30)
+        assert np.allclose(out[t], f[t] - f[s:s + 10].mean(0), atol=1e-5)
+    assert np.allclose(X.sliding_cmn(f, 0), f - f.mean(0), atol=1e-6)
+    vad = np.r_[np.zeros(10), np.ones(25), np.zeros(5)]
+    kept = X.prepare_frames(f + 3.0, vad, 0)
+    assert kept.shape == (25, 3) and np.allclose(kept.mean(0), 0, atol=1e-5)
+    assert X.prepare_frames(f, np.zeros(40), 0).shape == (40, 3)  # no speech detected: keep everything
+
+
+def test_train_xvector_separates_toy_speakers(tmp_path):
+    torch.set_num_threads(1)
+    rng = np.random.default_rng(1)
+    centres = rng.normal(0, 1.0, (4, 8))
+    feats, utt2spk = {}, {}
+    for s in range(4):
+        for u in range(6):
+            feats[f"s{s}_{u}"] = (centres[s] + rng.normal(0, 1.0, (80, 8))).astype(np.float32)
+            utt2spk[f"s{s}_{u}"] = f"s{s}"
+    cfg = TrainConfig(steps=60, lr=3e-3, log_every=20, ckpt_every=1000, device="cpu")
+    net = X.train_xvector(feats, utt2spk, dict(channels=16, pool_channels=32, emb_dim=8), cfg,
+                          tmp_path / "xv", batch_size=8, seg_range=(30, 60))
+    emb = dict(X.extract_embeddings(net, feats))
+    assert len(emb) == 24 and emb["s0_0"].shape == (8,)
+    from pystn.training import read_train_log
+    log = read_train_log(tmp_path / "xv")
+    assert log[-1]["acc"] >= 0.75 and log[-1]["loss"] < log[0]["loss"]
