@@ -26,9 +26,21 @@ for _track in config["tracks"]:
         validate(config.setdefault(_track, {}), f"schemas/{_track}.schema.yaml")
 
 PY = sys.executable
+STEPS = os.path.join(workflow.basedir, "steps")  # rules call "{PY} {STEPS}/<step>.py"
 TRACK_TARGETS = {}  # track name -> its final outputs (filled by the score rules)
 
 
+# light bookkeeping jobs run in the main process, also on a cluster
+localrules:
+    all,
+    data,
+    data_split,
+    feats,
+    feats_merge,
+    report,
+
+
+include: "rules/common.smk"
 include: "rules/01_data.smk"
 include: "rules/02_feats.smk"
 include: "rules/03_bnf.smk"

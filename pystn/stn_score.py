@@ -119,9 +119,13 @@ def score_condition(cond_dir: Path, data_wavs: dict, texts: dict, refs: dict, to
         if u not in data_wavs or u not in texts:
             raise DataError(f"{cond_dir}: utterance '{u}' is not in the test data dir (wav.scp / text)")
         row = score_utterance(u, wavs[u], data_wavs[u], data_wavs[refs[u]], tools, texts[u])
-        if u in spans:
-            row["f0_rise_hz"], row["energy_rise"] = span_rise(tools["prosody"](wavs[u]),
-                                                              tools["prosody"](data_wavs[u]), spans[u])
+        if u in spans:  # emphasis / question: the edited span against X and against X̂
+            gen = tools["prosody"](wavs[u])
+            row["f0_rise_hz"], row["energy_rise"] = span_rise(gen, tools["prosody"](data_wavs[u]), spans[u])
+            recon = cond_dir.parent / "recon" / "wav" / f"{u}.wav"
+            if recon.is_file():
+                row["f0_rise_vs_recon_hz"], row["energy_rise_vs_recon"] = span_rise(
+                    gen, tools["prosody"](str(recon)), spans[u])
         rows.append({"condition": cond_dir.name, **row})
     return rows
 
@@ -136,11 +140,12 @@ def summarise(rows: list[dict]) -> dict:
     keys = {k for r in rows for k in r if k.startswith(("cs_", "pitch_", "energy_pcc"))}
     for k in sorted(keys):
         out[k] = float(np.nanmean([r.get(k, np.nan) for r in rows]))
-    rises = [(r["f0_rise_hz"], r["energy_rise"]) for r in rows if "f0_rise_hz" in r]
-    if rises:
-        f0r, enr = np.array(rises).T
-        out["f0_rise_hz"], out["energy_rise"] = float(np.nanmean(f0r)), float(np.mean(enr))
-        out["both_rise_frac"] = float(np.mean((f0r > 0) & (enr > 0)))
+    for ref in ("", "_vs_recon"):
+        rises = [(r[f"f0_rise{ref}_hz"], r[f"energy_rise{ref}"]) for r in rows if f"f0_rise{ref}_hz" in r]
+        if rises:
+            f0r, enr = np.array(rises).T
+            out[f"f0_rise{ref}_hz"], out[f"energy_rise{ref}"] = float(np.nanmean(f0r)), float(np.mean(enr))
+            out[f"both_rise{ref}_frac"] = float(np.mean((f0r > 0) & (enr > 0)))
     return out
 
 

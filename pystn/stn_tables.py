@@ -53,13 +53,18 @@ def write_table(out: Path, name: str, title: str, header: list[str], rows: list[
 
 
 def emphasis_table(scores: dict) -> tuple[list[str], list[list[str]]]:
-    header = ["variant", "n", "mean F0 rise (Hz)", "mean energy rise", "share with both rising"]
+    """Per edit (emphasis, question): mean F0 / energy change of the edited span, and the share
+    of utterances where both rise, against the source X and against the reconstruction X̂."""
+    header = ["variant", "edit", "n", "F0 rise vs X (Hz)", "energy rise vs X", "both rise vs X",
+              "F0 rise vs X̂ (Hz)", "energy rise vs X̂", "both rise vs X̂"]
     rows = []
     for v, s in scores.items():
-        e = s.get("emphasis")
-        if e:
-            rows.append([v, str(e["n"]), _fmt(e.get("f0_rise_hz")), _fmt(e.get("energy_rise")),
-                         _fmt(e.get("both_rise_frac"))])
+        for edit in ("emphasis", "question"):
+            e = s.get(edit)
+            if e and "f0_rise_hz" in e:
+                rows.append([v, edit, str(e["n"])] + [_fmt(e.get(k)) for k in (
+                    "f0_rise_hz", "energy_rise", "both_rise_frac", "f0_rise_vs_recon_hz", "energy_rise_vs_recon",
+                    "both_rise_vs_recon_frac")])
     return header, rows
 
 
@@ -146,6 +151,6 @@ def write_all(out: Path, scores: dict, eers: dict, train: dict, paper: dict, lab
                 f"(paper: {paper.get('emphasis_listening_accuracy', '–')} of emphasised words identified by "
                 f"listeners) — {run}", *emphasis_table(scores))
     metrics = flat_metrics(scores, eers, train)
-    metrics.update(quality_checks(scores, eers))
+    metrics.update({k: v for k, v in quality_checks(scores, eers).items() if not np.isnan(v)})
     write_json(out / "metrics.json", metrics)
     return metrics

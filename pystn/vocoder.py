@@ -11,10 +11,13 @@ no centring (reflect padding of (n_fft - hop) / 2 each side).
   checkpoints (``{'generator': state_dict}``, weight-normalised ``weight_g`` /
   ``weight_v`` pairs) load into it; weight norm is folded into plain weights on load.
 * :func:`make_vocoder`: the ``vocoder:`` config block -> a callable ``mel [T, M] -> wav [N]``.
+* :func:`world_pitch_edit`: WORLD analysis / resynthesis of a waveform with its F0 scaled on
+  chosen frames (the signal-processing counterpart of a pitch edit, a reference for X_f).
 """
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -28,15 +31,20 @@ HIFIGAN_V1 = dict(upsample_rates=[8, 8, 2, 2], upsample_kernel_sizes=[16, 16, 4,
 LRELU_SLOPE = 0.1
 
 
+@functools.lru_cache(maxsize=4)
+def _mel_pinv(sr: int, n_fft: int, n_mels: int, fmin: float, fmax: float | None) -> np.ndarray:
+    import librosa
+
+    return np.linalg.pinv(librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax))
+
+
 def mel_to_magnitude(log_mel: np.ndarray, preset: dict) -> np.ndarray:
     """Linear magnitude [n_fft/2+1, T] from a log-mel [T, M]: pseudo-inverse of the slaney
     mel basis applied to exp(log-mel), clipped at 1e-8 (a fast stand-in for librosa's NNLS)."""
-    import librosa
-
-    basis = librosa.filters.mel(sr=int(preset["sample_rate"]), n_fft=int(preset["n_fft"]),
-                                n_mels=int(preset["n_mels"]), fmin=float(preset.get("fmin", 0.0)),
-                                fmax=preset.get("fmax"))
-    return np.maximum(np.linalg.pinv(basis) @ np.exp(np.asarray(log_mel, dtype=np.float64)).T, 1e-8)
+    fmax = preset.get("fmax")
+    pinv = _mel_pinv(int(preset["sample_rate"]), int(preset["n_fft"]), int(preset["n_mels"]),
+                     float(preset.get("fmin", 0.0)), None if fmax is None else float(fmax))
+    return np.maximum(pinv @ np.exp(np.asarray(log_mel, dtype=np.float64)).T, 1e-8)
 
 
 def griffin_lim(log_mel: np.ndarray, preset: dict, n_iter: int = 32, seed: int = 0) -> np.ndarray:
@@ -146,3 +154,17 @@ def make_vocoder(cfg: dict, preset: dict):
 
         return vocode
     raise ValueError(f"unknown vocoder kind '{kind}' (griffin_lim | hifigan)")
+
+
+def world_pitch_edit(wav: np.ndarray, sr: int, world_preset: dict, factor: np.ndarray | float) -> np.ndarray:
+    """WORLD resynthesis of ``wav`` [N] with the voiced F0 multiplied by ``factor`` (scalar or [T]).
+
+    Uses the project's WORLD analysis / synthesis (:mod:`pystn.features.world`) with the
+    settings of ``world_preset`` (frame period, F0 method, mel-cepstrum order).
+    """
+    from pystn.features.world import world, world_synthesize
+
+    mat = world(np.asarray(wav, dtype=np.float32), sr, world_preset)
+    f = np.broadcast_to(np.asarray(factor, dtype=np.float64), (len(mat),))
+    mat[:, 0] = np.where(mat[:, 0] > 0, mat[:, 0] * f, 0.0)
+    return world_synthesize(mat, sr, world_preset)

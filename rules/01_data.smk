@@ -1,10 +1,6 @@
 # Stage 01: corpus -> Kaldi data dirs (train / val / test) and nj-way shards.
 
 
-def data_corpora():
-    return list(config["data"]["corpora"])
-
-
 rule data_prepare:
     output:
         expand("results/01_data/{{corpus}}/{split}/{f}", split=W.SPLITS, f=W.DATA_FILES),
@@ -22,12 +18,12 @@ rule data_prepare:
         mem_mb=2000,
         runtime=60,
     shell:
-        "{PY} steps/prepare_data.py --corpus-json {params.corpus:q} --seed {params.seed}"
+        "{PY} {STEPS}/prepare_data.py --corpus-json {params.corpus:q} --seed {params.seed}"
         " --nj {threads} --allow-pipes {params.allow_pipes} {wildcards.corpus}"
         " results/01_data/{wildcards.corpus} > {log} 2>&1"
 
 
-rule data_split:
+checkpoint data_split:
     input:
         expand("results/01_data/{{corpus}}/{{split}}/{f}", f=W.DATA_FILES),
     output:
@@ -47,7 +43,7 @@ rule data_split:
         mem_mb=1000,
         runtime=10,
     shell:
-        "{PY} steps/split_data.py --nj {params.nj} results/01_data/{wildcards.corpus}/{wildcards.split}"
+        "{PY} {STEPS}/split_data.py --nj {params.nj} results/01_data/{wildcards.corpus}/{wildcards.split}"
         " > {log} 2>&1"
 
 

@@ -3,32 +3,6 @@
 #   feats_merge  the shard scps                           -> feats.scp + conf.json
 #   feats_cmvn   per-speaker CMVN stats of another preset -> feats.scp (keyed by speaker) + conf.json
 # A preset's settings enter through params:, so changing one re-runs exactly that feature.
-import re
-
-FEATS_NJ = config["nj"]
-
-
-def feats_names(cmvn):
-    """Preset names whose kind is (cmvn=True) or is not (cmvn=False) 'cmvn', as a regex."""
-    presets = config["feats"]["presets"]
-    names = [k for k, p in presets.items() if (p.get("kind") == "cmvn") == cmvn]
-    return "|".join(re.escape(k) for k in sorted(names)) or "(?!)"
-
-
-def feats_preset_json(wc):
-    return json.dumps(W.preset(config, wc.feat), sort_keys=True)
-
-
-def feats_shard_wavs(wc):
-    return W.wavs_of_shard(W.shard_dir(wc.corpus, wc.split, FEATS_NJ, int(wc.n)) + "/wav.scp")
-
-
-def feats_cmvn_source(wc):
-    source = W.preset(config, wc.feat)["source"]
-    W.preset(config, source)  # a missing source preset fails here, naming it
-    return W.feats_scp(wc.corpus, wc.split, source)
-
-
 rule feats_shard:
     input:
         scp=f"results/01_data/{{corpus}}/{{split}}/split{FEATS_NJ}/{{n}}/wav.scp",
@@ -52,7 +26,7 @@ rule feats_shard:
         mem_mb=2000,
         runtime=120,
     shell:
-        "{PY} steps/make_feats.py --preset-json {params.preset:q} --threads {threads}"
+        "{PY} {STEPS}/make_feats.py --preset-json {params.preset:q} --threads {threads}"
         " {params.shard} {params.out} {wildcards.n} > {log} 2>&1"
 
 
@@ -77,7 +51,7 @@ rule feats_merge:
         mem_mb=500,
         runtime=10,
     shell:
-        "{PY} steps/merge_feats.py --preset-json {params.preset:q} --name {wildcards.feat}"
+        "{PY} {STEPS}/merge_feats.py --preset-json {params.preset:q} --name {wildcards.feat}"
         " {params.out} {input.scps} > {log} 2>&1"
 
 
@@ -103,7 +77,7 @@ rule feats_cmvn:
         mem_mb=1000,
         runtime=30,
     shell:
-        "{PY} steps/compute_cmvn.py --preset-json {params.preset:q} --name {wildcards.feat}"
+        "{PY} {STEPS}/compute_cmvn.py --preset-json {params.preset:q} --name {wildcards.feat}"
         " {input.feats} {input.spk2utt} {params.out} > {log} 2>&1"
 
 

@@ -4,7 +4,8 @@
 #   bnf_shard     its bottleneck outputs on one input shard     -> results/03_bnf/<corpus>/<name>/<split>/feats.<n>.*
 #   bnf_merge     the shard scps                                -> results/03_bnf/<corpus>/<name>/<split>/feats.scp
 # bnf is the first DNN (fbank input, also the project's phone recogniser); sbnf and
-# mtsbnf are stacked DNNs on bnf (mtsbnf adds the speaker task).
+# mtsbnf are stacked DNNs on bnf (mtsbnf adds the speaker task). The DNNs train on the
+# transcribed corpus xvector.bnf.corpus (default: the speaker corpus) and extract for any corpus.
 
 BNF_NAMES = ("bnf", "sbnf", "mtsbnf")
 BNF_NJ = config["nj"]
@@ -23,6 +24,11 @@ def bnf_input_dir(corpus, split, name):
     if name == "bnf":
         return W.feats_dir(corpus, split, bnf_cfg()["base_feat"])
     return W.stage_dir("03_bnf", corpus, "bnf", split)
+
+
+def bnf_asr_corpus():
+    """The corpus whose transcripts train the DNNs (xvector.bnf.corpus; default the speaker corpus)."""
+    return bnf_cfg().get("corpus") or config["xvector"]["corpus"]
 
 
 def bnf_model_dir(corpus, name):
@@ -47,7 +53,8 @@ def bnf_upstream(wc):
 
 rule bnf_phones:
     input:
-        texts=expand("results/01_data/{{corpus}}/{split}/text", split=W.SPLITS),
+        # text is written by data_prepare beside utt2spk (not a declared output: corpora without text)
+        data=expand("results/01_data/{{corpus}}/{split}/utt2spk", split=W.SPLITS),
     output:
         inventory="results/03_bnf/{corpus}/phones/phones.txt",
         texts=expand("results/03_bnf/{{corpus}}/phones/{split}/text", split=W.SPLITS),
@@ -101,7 +108,7 @@ rule bnf_train:
 
 rule bnf_shard:
     input:
-        model="results/03_bnf/{corpus}/{name}/model/final.pt",
+        model=lambda wc: f"{bnf_model_dir(bnf_asr_corpus(), wc.name)}/final.pt",
         scp=lambda wc: f"{bnf_input_dir(wc.corpus, wc.split, wc.name)}/feats.{wc.n}.scp",
     output:
         ark="results/03_bnf/{corpus}/{name}/{split}/feats.{n}.ark",

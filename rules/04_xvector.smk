@@ -38,8 +38,9 @@ def xv_aug_dir(corpus):
 
 def xv_front_end(corpus, fe):
     """front_end.json of an x-vector system: how to compute its input from audio (for embed_wav)."""
-    chain = [] if fe in ("mfcc", "mfcc_aug") else [bnf_model_dir(corpus, "bnf")] + (
-        [bnf_model_dir(corpus, fe)] if fe != "bnf" else [])
+    asr = bnf_asr_corpus()
+    chain = [] if fe in ("mfcc", "mfcc_aug") else [bnf_model_dir(asr, "bnf")] + (
+        [bnf_model_dir(asr, fe)] if fe != "bnf" else [])
     base = "mfcc" if not chain else bnf_cfg()["base_feat"]
     return {"base_preset": W.preset(config, base), "vad_preset": W.preset(config, xv_cfg()["vad_feat"]),
             "bnf_chain": chain, "cmn_window": xv_cfg()["embedding"]["cmn_window"]}

@@ -3,6 +3,61 @@
 # its outputs in TRACK_TARGETS[<track>], and defines the target rule <track>.
 
 # --- track: xvector ---
+# Tables (Table 1, Fig. 3), DET curves and metrics.json of the speaker track, plus the
+# PER of the project's phone recogniser (the first BNF DNN) on the unseen test speakers.
+XV_CORPUS = config["xvector"]["corpus"]
+XV_OUT = "results/07_score/xvector"
+XV_OUTPUTS = [f"{XV_OUT}/{name}" for name in ("metrics.json", "table1.md", "table1.csv", "fig3.md",
+                                               "fig3.csv", "fig3.png", "det.png")]
+
+
+def xv_run_label():
+    c = config["xvector"]
+    n_train = W.corpus_config(config, XV_CORPUS).get("split", {}).get("train", "?")
+    return (f"this run: {XV_CORPUS} corpus, {n_train} training speakers, "
+            f"x-vector {c['embedding']['train']['steps']} steps, {config['device']}")
+
+
+rule xvector_report:
+    input:
+        scores=expand("results/04_xvector/{system}/{corpus}/scores", system=config["xvector"]["systems"],
+                      corpus=XV_CORPUS),
+        targets="configs/targets/xvector.yaml",
+        recogniser=f"{bnf_model_dir(bnf_asr_corpus(), 'bnf')}/final.pt",
+        per_feats=W.feats_scp(bnf_asr_corpus(), "test", config["xvector"]["bnf"]["base_feat"]),
+        per_phones=f"results/03_bnf/{bnf_asr_corpus()}/phones/test/text",
+    output:
+        XV_OUTPUTS,
+    params:
+        systems=lambda wc, input: " ".join(f"--system {s} {f}" for s, f in
+                                           zip(config["xvector"]["systems"], input.scores)),
+        label=xv_run_label(),
+        note=("BNF-based x-vectors are trained without augmentation; relative gains are against the "
+              "augmented MFCC x-vector as in the paper. Synthetic test speakers read the same sentences "
+              "as the training speakers."),
+        recogniser=lambda wc, input: os.path.dirname(input.recogniser),
+        out=XV_OUT,
+    log:
+        "results/logs/07_score/xvector/report.log",
+    benchmark:
+        "results/benchmarks/07_score/xvector/report.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    shell:
+        "{PY} steps/score_xvector.py report {params.systems} --targets {input.targets}"
+        " --run-label {params.label:q} --fig3-note {params.note:q} --recogniser {params.recogniser}"
+        " --per-feats {input.per_feats} --per-phones {input.per_phones} {params.out} > {log} 2>&1"
+
+
+TRACK_TARGETS["xvector"] = XV_OUTPUTS
+
+
+rule xvector:
+    input:
+        XV_OUTPUTS,
+
 
 # --- track: stn ---
 # stn_score_variant   Table 1 / 2 measures of one converted variant -> results/07_score/stn/<variant>/
@@ -45,7 +100,7 @@ rule stn_score_variant:
     input:
         unpack(stn_score_inputs),
         manifest="results/06_convert/stn/{variant}/conversions.json",
-        text=lambda wc: W.data_file(config["stn"]["corpus"], "test", "text"),
+        wav_scp=lambda wc: W.data_file(config["stn"]["corpus"], "test", "wav.scp"),  # text sits beside it
     output:
         metrics="results/07_score/stn/{variant}/metrics.json",
         utts="results/07_score/stn/{variant}/utts.csv",
@@ -54,7 +109,7 @@ rule stn_score_variant:
     params:
         cfg=lambda wc: json.dumps(stn_score_cfg(), sort_keys=True),
         conv=lambda wc, input: os.path.dirname(input.manifest),
-        data_dir=lambda wc, input: os.path.dirname(input.text),
+        data_dir=lambda wc, input: os.path.dirname(input.wav_scp),
         out=lambda wc, output: os.path.dirname(output.metrics),
     log:
         "results/logs/07_score/stn/{variant}.log",
@@ -108,7 +163,7 @@ rule stn_tables:
         eers=expand("results/07_score/stn/eer/cp{c}.json", c=config.get("stn", {}).get("sweep", {}).get("C_p", [])),
         train=expand("results/05_train/stn/{v}/final.pt", v=stn_variant_names(config["stn"]) if "stn" in config else []),
         targets=lambda wc: config["stn"]["score"]["targets"],
-        text=lambda wc: W.data_file(config["stn"]["corpus"], "test", "wav.scp"),
+        wav_scp=lambda wc: W.data_file(config["stn"]["corpus"], "test", "wav.scp"),
     output:
         STN_TABLES,
     params:
@@ -118,7 +173,7 @@ rule stn_tables:
                                    "energy_preset": W.preset(config, "stn_energy"),
                                    "fig2_utt": config["stn"]["score"].get("fig2_utt"),
                                    "n_samples": config["stn"]["score"].get("n_samples", 3)}, sort_keys=True),
-        data_dir=lambda wc, input: os.path.dirname(input.text),
+        data_dir=lambda wc, input: os.path.dirname(input.wav_scp),
     log:
         "results/logs/07_score/stn/tables.log",
     benchmark:

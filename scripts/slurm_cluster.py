@@ -37,8 +37,9 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-DAEMONS = ("munged", "munge", "unmunge", "mungekey", "mariadbd", "mariadb-install-db", "slurmdbd",
-           "slurmctld", "slurmd", "sbatch", "sacct", "squeue", "sinfo")
+BINARIES = ("munged", "munge", "unmunge", "mungekey", "mariadbd", "mariadb-install-db",
+            "slurmdbd", "slurmctld", "slurmd", "sbatch", "srun", "sacct", "sacctmgr",
+            "squeue", "sinfo", "scontrol", "scancel")
 
 
 class ClusterError(RuntimeError):
@@ -49,7 +50,7 @@ def missing_requirements() -> str | None:
     """Return why a test cluster cannot be started here, or None if it can."""
     if os.geteuid() != 0:
         return "a throwaway SLURM cluster needs root (slurmd runs jobs as any user)"
-    missing = [d for d in DAEMONS if shutil.which(d) is None
+    missing = [d for d in BINARIES if shutil.which(d) is None
                and not Path("/usr/sbin", d).exists()]
     if missing:
         return ("SLURM/munge/MariaDB binaries missing: " + ", ".join(missing)
@@ -126,12 +127,13 @@ class SlurmCluster:
         return self.root / "log" / f"{daemon}.log"
 
     def _start(self, name: str, cmd: list[str], conf: bool = True) -> subprocess.Popen:
-        out = open(self.root / "log" / f"{name}.stdout", "ab")
+        """Start a daemon in the foreground, in its own session, logging to log/."""
         env = self.env
         if not conf:
             del env["SLURM_CONF"]
-        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=out,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
+        with open(self.root / "log" / f"{name}.stdout", "ab") as out:
+            proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=out,
+                                    stdin=subprocess.DEVNULL, start_new_session=True)
         self.procs.append((name, proc))
         return proc
 
@@ -363,6 +365,10 @@ def main(argv=None) -> int:
     ap.add_argument("--cpus", type=int, default=os.cpu_count() or 1)
     args = ap.parse_args(argv)
     t0 = time.monotonic()
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, interrupt)  # `kill <pid>` also tears down
     with slurm_cluster(args.root, cpus=args.cpus) as cluster:
         print(f"cluster {cluster.name} up in {time.monotonic() - t0:.1f} s\n"
               f"export SLURM_CONF={cluster.conf}", file=sys.stderr, flush=True)

@@ -17,6 +17,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as steps/<name>.py
 from pystn import features
 from pystn.augment import Augmenter
 from pystn.data import read_data_dir

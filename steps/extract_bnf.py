@@ -11,6 +11,8 @@ from pathlib import Path
 
 import torch
 
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as steps/<name>.py
 from pystn.io import read_scp, write_ark_scp
 from pystn.models.bnf import BottleneckDNN, extract_bnf
 from pystn.training import load_model

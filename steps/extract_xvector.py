@@ -6,9 +6,12 @@ usage: extract_xvector.py [--threads N] <model_dir> <feats.scp> <vad.scp> <out.a
 
 import argparse
 import sys
+from pathlib import Path
 
 import torch
 
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as steps/<name>.py
 from pystn.io import write_ark_scp
 from pystn.models.xvector import XvectorExtractor, extract_embeddings, load_front_end
 

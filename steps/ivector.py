@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as steps/<name>.py
 from pystn.backend import DiagGMM, IvectorExtractor, ivector_features
 from pystn.io import read_json, write_ark_scp, write_json
 from pystn.models.xvector import load_front_end

@@ -9,6 +9,7 @@ feats.<n>.scp atomically (a killed job leaves neither).
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -24,11 +25,12 @@ def main(argv=None) -> int:
     ap.add_argument("n", type=int)
     args = ap.parse_args(argv)
 
-    import torch
-
+    # torch reads OMP_NUM_THREADS when first imported (only mel / Kaldi kinds import it)
+    os.environ["OMP_NUM_THREADS"] = str(args.threads)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(args.threads)
     from pystn.features.shards import make_shard
 
-    torch.set_num_threads(args.threads)
     count = make_shard(json.loads(args.preset_json), args.shard_dir, args.out_dir, args.n)
     print(f"make_feats: {count} utterances -> {args.out_dir}/feats.{args.n}.scp", file=sys.stderr)
     return 0

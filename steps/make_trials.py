@@ -10,6 +10,8 @@ import argparse
 import sys
 from pathlib import Path
 
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as steps/<name>.py
 from pystn.backend import make_trials
 from pystn.io import DataError, read_kv, write_text
 

@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as steps/<name>.py
 from pystn import metrics
 from pystn.backend import Backend, cosine_scores, trial_arrays
 from pystn.batching import load_feats

@@ -6,7 +6,8 @@ usage: train_bnf.py --params JSON [--upstream DIR ...] [--threads N]
   <phones_dir> holds phones.txt and {train,val}/text from make_phones.py;
   --upstream lists the DNN training dirs whose BNF these features are (stacked DNNs).
   params: {"model": {...BottleneckDNN kwargs}, "train": {...TrainConfig}, "batch_size": B,
-           "speaker_weight": w, "base_preset": {...feature preset of the first DNN's input}}
+           "speaker_weight": w, "warp": VTLN-like filterbank warp range (0 = off),
+           "base_preset": {...feature preset of the first DNN's input}}
 """
 
 import argparse
@@ -16,6 +17,8 @@ from pathlib import Path
 
 import torch
 
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as steps/<name>.py
 from pystn.batching import load_feats
 from pystn.io import read_kv, write_json, write_text
 from pystn.models.bnf import train_bnf
@@ -39,7 +42,8 @@ def main(argv=None) -> int:
     out = Path(args.out_dir)
     train_bnf(load_feats(args.train_scp), phones["train"], utt2spk, inventory, p["model"],
               TrainConfig.from_dict(p["train"]), out, speaker_weight=float(p.get("speaker_weight", 0.0)),
-              batch_size=int(p.get("batch_size", 16)), val=(load_feats(args.val_scp), phones["val"]))
+              batch_size=int(p.get("batch_size", 16)), val=(load_feats(args.val_scp), phones["val"]),
+              warp=float(p.get("warp", 0.0)))
     write_text(out / "phones.txt", "\n".join(inventory) + "\n")
     write_json(out / "front_end.json", {"base_preset": p["base_preset"], "bnf_chain": args.upstream})
     return 0

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import torch
 
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as steps/<name>.py
 from pystn.io import DataError, read_kv, write_json
 from pystn.models.xvector import load_front_end, train_xvector
 from pystn.training import TrainConfig

@@ -28,7 +28,9 @@ import merge_feats  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
-def _keep_torch_threads():
+def _keep_torch_threads(monkeypatch):
+    """make_feats.main sets torch's threads and OMP_NUM_THREADS: undo it for later tests."""
+    monkeypatch.setenv("OMP_NUM_THREADS", os.environ.get("OMP_NUM_THREADS", str(torch.get_num_threads())))
     n = torch.get_num_threads()
     yield
     torch.set_num_threads(n)

@@ -20,13 +20,15 @@ import numpy as np
 import pytest
 import yaml
 
-from scripts.slurm_cluster import missing_requirements, slurm_cluster
+from scripts.slurm_cluster import (SlurmCluster, missing_requirements, slurm_cluster,
+                                   slurm_conf, slurmdbd_conf)
 
 ROOT = Path(__file__).resolve().parents[1]
 NOT_COPIED = {"results", ".snakemake", ".git", "tests", "bench", ".pytest_cache",
               "__pycache__"}
 TINY = {
     "tracks": [],  # only the feats target; later stages are not under test
+    "nj": 1,       # one shard per (split, feature): 16 jobs, each a SLURM job
     "data": {"corpora": ["synth"]},
     "corpora": {"synth": {"preparer": "synth", "n_speakers": 6, "n_sentences": 2,
                           "emotions": ["neutral", "happy"], "sample_rate": 22050,
@@ -36,11 +38,8 @@ TINY = {
 COMPARED = ("01_data", "02_feats")  # logs/ and benchmarks/ hold timings
 SUBMITTED = re.compile(r"submitted with SLURM jobid (\d+)")
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(missing_requirements() is not None,
-                       reason=str(missing_requirements())),
-]
+needs_cluster = pytest.mark.skipif(missing_requirements() is not None,
+                                   reason=str(missing_requirements()))
 
 
 def _copy_workflow(dest: Path) -> Path:
@@ -65,7 +64,7 @@ def _snakemake(workdir: Path, *args: str, env=None) -> subprocess.Popen:
                                 stdout=log, stderr=subprocess.STDOUT)
 
 
-def _finish(proc: subprocess.Popen, workdir: Path, what: str, timeout=400) -> str:
+def _finish(proc: subprocess.Popen, workdir: Path, what: str, timeout=900) -> str:
     """Wait for a _snakemake run; fail with the tail of its log unless it succeeded."""
     try:
         proc.wait(timeout=timeout)
@@ -112,6 +111,53 @@ def _assert_same_outputs(local: Path, slurm: Path) -> None:
             assert _same_file(files_l[name], local, files_s[name], slurm), name
 
 
+def _conf_map(text: str) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+
+
+def test_cluster_config_is_private_gres_free_single_node(tmp_path):
+    c = SlurmCluster(root=tmp_path, name="pystnunit", cpus=2, memory_mb=1000,
+                     ports={"ctld": 7001, "slurmd": 7002, "dbd": 7003, "mysql": 7004})
+    conf = slurm_conf(c)
+    lines = conf.splitlines()
+    node = next(line for line in lines if line.startswith("NodeName="))
+    part = next(line for line in lines if line.startswith("PartitionName="))
+    assert "CPUs=2" in node and "RealMemory=1000" in node and "Gres" not in conf
+    assert part.startswith("PartitionName=debug ") and "Default=YES" in part
+    kv = _conf_map(conf)
+    assert kv["ClusterName"] == "pystnunit" and kv["SlurmctldPort"] == "7001"
+    assert kv["AccountingStorageType"] == "accounting_storage/slurmdbd"
+    assert kv["ProctrackType"] == "proctrack/linuxproc" and kv["TaskPlugin"] == "task/none"
+    for key in ("StateSaveLocation", "SlurmdSpoolDir", "SlurmctldLogFile", "SlurmdLogFile"):
+        assert kv[key].startswith(str(tmp_path)), key
+    dbd = _conf_map(slurmdbd_conf(c))
+    assert dbd["StoragePort"] == "7004" and dbd["DbdPort"] == "7003"
+    assert dbd["StorageHost"] == "127.0.0.1"
+
+
+@pytest.mark.slow
+@needs_cluster
+def test_cluster_runs_a_job_with_accounting_and_tears_down(tmp_path):
+    t0 = time.monotonic()
+    with slurm_cluster(tmp_path / "c") as cluster:
+        t_up = time.monotonic() - t0
+        assert t_up < 60
+        out = tmp_path / "job.out"
+        job = cluster.run("sbatch", "--parsable", "-o", str(out),
+                          "--wrap", "echo $SLURM_JOB_PARTITION $((6 * 7))").strip()
+        deadline = time.monotonic() + 60
+        while cluster.sacct_states([job]).get(job) != "COMPLETED":
+            assert time.monotonic() < deadline, cluster.sacct_states([job])
+            time.sleep(0.5)
+        assert out.read_text().split() == ["debug", "42"]
+        pids = [p.pid for _, p in cluster.procs]
+    assert not cluster.procs
+    for pid in pids:  # every daemon is gone (reaped, so no /proc entry)
+        assert not Path(f"/proc/{pid}").exists(), pid
+
+
+@pytest.mark.slow
+@needs_cluster
 def test_feats_dag_on_slurm_matches_local_run(tmp_path):
     t0 = time.monotonic()
     local = _copy_workflow(tmp_path / "local")

@@ -35,13 +35,17 @@ KINDS = {
 
 
 def resample(wav: np.ndarray, sr: int, target_sr: int) -> np.ndarray:
-    """Resample [N] from ``sr`` to ``target_sr`` (soxr high quality via librosa) -> float32."""
+    """Resample [N] from ``sr`` to ``target_sr`` -> float32.
+
+    soxr "HQ", i.e. exactly ``librosa.resample(res_type="soxr_hq")`` without librosa's
+    import cost.
+    """
     if int(sr) == int(target_sr):
         return np.asarray(wav, dtype=np.float32)
-    import librosa
+    import soxr
 
-    return librosa.resample(np.asarray(wav, dtype=np.float32), orig_sr=int(sr),
-                            target_sr=int(target_sr), res_type="soxr_hq").astype(np.float32)
+    return soxr.resample(np.asarray(wav, dtype=np.float32), int(sr), int(target_sr),
+                         quality="HQ").astype(np.float32)
 
 
 def load_audio(path: str | os.PathLike, sr: int | None = None) -> tuple[np.ndarray, int]:

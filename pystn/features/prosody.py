@@ -42,6 +42,10 @@ def track_f0(x: np.ndarray, sr: int, method: str, hop: int, fmin: float, fmax: f
         import pysptk
 
         sig = np.ascontiguousarray(x, dtype=np.float32) * np.float32(INT16_SCALE)
+        # get_f0 refuses inputs under two frame steps + its 7.5 ms window: zero-pad short ones
+        need = int(np.ceil((2 * hop / sr + 0.0075) * sr)) + 1
+        if len(sig) < need:
+            sig = np.concatenate([sig, np.zeros(need - len(sig), dtype=np.float32)])
         return pysptk.rapt(sig, fs=sr, hopsize=hop, min=fmin, max=fmax, voice_bias=voice_bias,
                            otype="f0").astype(np.float64)
     pw = _pyworld()

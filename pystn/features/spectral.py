@@ -1,6 +1,7 @@
 """Spectral features: HiFi-GAN log-mel, Kaldi fbank / MFCC, and the SER 41-d fbank.
 
 All functions are pure: ``(wav [N] float32 in [-1, 1], sr, settings) -> [T, D] float32``.
+torch is imported inside the functions: F0 / energy / WORLD jobs never pay its start-up.
 """
 
 from __future__ import annotations
@@ -8,7 +9,6 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-import torch
 
 from pystn.features import framing
 from pystn.features.framing import INT16_SCALE
@@ -27,15 +27,20 @@ _KALDI_DEFAULTS = {"dither": 0.0, "energy_floor": 0.0}
 
 
 @functools.lru_cache(maxsize=16)
-def _mel_basis(sr: int, n_fft: int, n_mels: int, fmin: float, fmax: float) -> torch.Tensor:
-    import librosa
+def _mel_basis(sr: int, n_fft: int, n_mels: int, fmin: float, fmax: float | None) -> "torch.Tensor":
+    """librosa.filters.mel(sr, n_fft, n_mels, fmin, fmax) [n_mels, n_fft//2 + 1]: slaney mel
+    scale and slaney (area) norm. Built with torchaudio (same filters to float32 rounding,
+    tested against librosa) because librosa's first use costs ~1.5 s of imports per job."""
+    import torchaudio.functional as AF
 
-    return torch.from_numpy(librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin,
-                                                fmax=fmax)).float()  # slaney scale and norm
+    return AF.melscale_fbanks(n_fft // 2 + 1, float(fmin), float(fmax if fmax is not None else sr / 2),
+                              n_mels, sr, norm="slaney", mel_scale="slaney").T.contiguous()
 
 
 @functools.lru_cache(maxsize=16)
-def _hann(win_length: int) -> torch.Tensor:
+def _hann(win_length: int) -> "torch.Tensor":
+    import torch
+
     return torch.hann_window(win_length)
 
 
@@ -50,6 +55,8 @@ def mel(wav: np.ndarray, sr: int, s: dict) -> np.ndarray:
     """
     n_fft, hop, win = int(s["n_fft"]), int(s["hop_length"]), int(s.get("win_length", s["n_fft"]))
     center = bool(s.get("center", False))
+    import torch
+
     x = np.asarray(wav, dtype=np.float32)
     if not center:
         x = framing.pad_reflect(x, n_fft, hop)
@@ -84,6 +91,7 @@ def kaldi_options(s: dict, sr: int, kind: str) -> dict:
 
 
 def _kaldi(kind: str, wav: np.ndarray, sr: int, opts: dict) -> np.ndarray:
+    import torch
     import torchaudio.compliance.kaldi as kaldi
 
     x = torch.from_numpy(np.asarray(wav, dtype=np.float32) * INT16_SCALE)[None]

@@ -11,7 +11,6 @@ with ``c = frames_context`` (Kaldi default 0, i.e. plain thresholding).
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from pystn.features.framing import INT16_SCALE
 
@@ -38,6 +37,7 @@ def energy_vad(log_energy: np.ndarray, energy_threshold: float = 5.5,
 def raw_log_energy(wav: np.ndarray, sr: int, frame_length_ms: float, frame_shift_ms: float
                    ) -> np.ndarray:
     """Kaldi raw log energy per frame [T] (snip_edges framing, DC removed, int16 scale)."""
+    import torch
     import torchaudio.compliance.kaldi as kaldi
 
     x = torch.from_numpy(np.asarray(wav, dtype=np.float32) * INT16_SCALE)[None]

@@ -53,15 +53,19 @@ class BottleneckDNN(nn.Module):
     (``bn_layer``, 0-based), which is Linear only; its output is the BNF.
     Input: [B, T, in_dim] (per-utterance mean-normalised when ``cmn``, then
     standardised with the training-set statistics in ``feat_mean``/``feat_std``),
-    spliced with ``context`` frames each side every ``stride`` frames.
+    spliced with ``context`` frames each side every ``stride`` frames. The phone
+    (CTC) outputs are computed every ``subsample`` frames (cheaper training, a
+    phone still spans several outputs); BNF are extracted at every frame.
     """
 
     def __init__(self, in_dim: int, n_phones: int, *, hidden: int = 256, n_hidden: int = 7,
                  bn_dim: int = 80, bn_layer: int | None = None, context: int = 5, stride: int = 1,
-                 n_speakers: int = 0, cmn: bool = True):
+                 n_speakers: int = 0, cmn: bool = True, subsample: int = 1):
         super().__init__()
         self.config = dict(in_dim=in_dim, n_phones=n_phones, hidden=hidden, n_hidden=n_hidden, bn_dim=bn_dim,
-                           bn_layer=bn_layer, context=context, stride=stride, n_speakers=n_speakers, cmn=cmn)
+                           bn_layer=bn_layer, context=context, stride=stride, n_speakers=n_speakers, cmn=cmn,
+                           subsample=subsample)
+        self.subsample = subsample
         self.bn_layer = n_hidden - 2 if bn_layer is None else bn_layer
         if not 0 <= self.bn_layer < n_hidden:
             raise ValueError(f"bn_layer {self.bn_layer} outside the {n_hidden} hidden layers")
@@ -85,47 +89,62 @@ class BottleneckDNN(nn.Module):
         self.feat_mean.copy_(torch.as_tensor(mean, dtype=torch.float32))
         self.feat_std.copy_(torch.as_tensor(std, dtype=torch.float32).clamp(min=1e-3))
 
-    def normalise(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    def spliced(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Normalised, spliced input [B, T, in_dim * (2c+1)]; each utterance's own last frame is
+        replicated past its end, so a padded utterance sees the same windows as an unpadded one."""
         if self.cmn:
             x = x - masked_mean(x, lengths)
-        return (x - self.feat_mean) / self.feat_std
+        x = (x - self.feat_mean) / self.feat_std
+        idx = torch.minimum(torch.arange(x.shape[1], device=x.device)[None, :], (lengths - 1).clamp(min=0)[:, None])
+        x = torch.gather(x, 1, idx.unsqueeze(-1).expand(-1, -1, x.shape[2]))
+        return splice(x, self.context, self.stride)
 
-    def _run_layer(self, layer: nn.Sequential, h: torch.Tensor) -> torch.Tensor:
-        b, t, d = h.shape
-        out = layer[0](h)
-        if len(layer) > 1:  # BatchNorm1d wants [N, C]
-            out = layer[2](layer[1](out).reshape(b * t, -1)).reshape(b, t, -1)
-        return out
+    def run_layers(self, flat: torch.Tensor, upto: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Hidden layers on real frames only [N, D] (BatchNorm never sees padding) -> (bnf, last hidden)."""
+        bnf = None
+        for i, layer in enumerate(self.layers[: None if upto is None else upto + 1]):
+            flat = layer(flat)
+            if i == self.bn_layer:
+                bnf = flat
+        return bnf, flat
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> dict:
-        """x [B, T, in_dim], lengths [B] -> {'bnf' [B,T,bn_dim], 'phone_logits' [B,T,P], 'speaker_logits'}."""
-        h = splice(self.normalise(x, lengths), self.context, self.stride)
-        out = {}
-        for i, layer in enumerate(self.layers):
-            h = self._run_layer(layer, h)
-            if i == self.bn_layer:
-                out["bnf"] = h
-        out["phone_logits"] = self.phone_head(h)
-        out["speaker_logits"] = self.speaker_head(h) if self.speaker_head is not None else None
+        """x [B, T, in_dim], lengths [B] -> {'lengths' [B], 'bnf' [B,T',bn_dim], 'phone_logits' [B,T',P],
+        'speaker_logits' [B,T',S] or None}, with T' = ceil(T / subsample) (CTC frame rate)."""
+        h = self.spliced(x, lengths)
+        if self.subsample > 1:
+            h, lengths = h[:, :: self.subsample], (lengths + self.subsample - 1) // self.subsample
+        mask = torch.arange(h.shape[1], device=h.device)[None, :] < lengths[:, None]
+        bnf, last = self.run_layers(h[mask])
+        out = {"lengths": lengths, "bnf": scatter(bnf, mask), "phone_logits": scatter(self.phone_head(last), mask)}
+        out["speaker_logits"] = scatter(self.speaker_head(last), mask) if self.speaker_head is not None else None
         return out
 
     @torch.no_grad()
     def bottleneck(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
-        """Bottleneck features only (stops at the bottleneck): [B, T, in_dim] -> [B, T, bn_dim]."""
+        """Bottleneck features at every input frame: [B, T, in_dim] -> [B, T, bn_dim] (padding zero)."""
         lengths = torch.full((x.shape[0],), x.shape[1], dtype=torch.long) if lengths is None else lengths
-        h = splice(self.normalise(x, lengths), self.context, self.stride)
-        for layer in self.layers[: self.bn_layer + 1]:
-            h = self._run_layer(layer, h)
-        return h
+        h = self.spliced(x, lengths)
+        mask = torch.arange(h.shape[1], device=h.device)[None, :] < lengths[:, None]
+        return scatter(self.run_layers(h[mask], self.bn_layer)[0], mask)
 
 
-def bnf_loss(out: dict, lengths: torch.Tensor, phones: torch.Tensor, phone_lengths: torch.Tensor,
+def scatter(flat: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Inverse of ``h[mask]``: [N, C] rows back into a zero [B, T, C] tensor at the True positions of mask."""
+    out = flat.new_zeros(*mask.shape, flat.shape[-1])
+    out[mask] = flat
+    return out
+
+
+def bnf_loss(out: dict, phones: torch.Tensor, phone_lengths: torch.Tensor,
              speakers: torch.Tensor | None = None, speaker_weight: float = 0.0) -> tuple[torch.Tensor, dict]:
     """CTC over phones (+ speaker_weight * frame-averaged speaker CE); see the module equation.
 
+    out: the model's forward dict (its 'lengths' are at the CTC frame rate);
     phones: [B, L] padded indices (blank = 0 never appears), phone_lengths [B], speakers [B].
     """
-    log_probs = out["phone_logits"].log_softmax(-1).transpose(0, 1)  # [T, B, P]
+    lengths = out["lengths"]  # at the CTC frame rate
+    log_probs = out["phone_logits"].log_softmax(-1).transpose(0, 1)  # [T', B, P]
     ctc = F.ctc_loss(log_probs, phones, lengths, phone_lengths, blank=0, reduction="mean", zero_infinity=True)
     terms = {"ctc": ctc.detach()}
     loss = ctc
@@ -159,14 +178,34 @@ def input_stats(feats: dict, cmn: bool) -> tuple[np.ndarray, np.ndarray]:
     return cat.mean(0), cat.std(0)
 
 
-def make_batch_fn(feats: dict, targets: dict, speakers: dict, batch_size: int, seed: int):
-    """batch_fn(step) -> (x [B,T,D], lengths, phones [B,L], phone_lengths, speakers [B]); pure in (seed, step)."""
+def freq_warp(mat: np.ndarray, alpha: float) -> np.ndarray:
+    """VTLN-like warp of filterbank channels: out[:, k] = mat[:, k * alpha] (linear interpolation).
+
+    A speaker's formants move by a near-constant factor on the mel axis; warping training
+    utterances by random alpha in [1 - w, 1 + w] makes the DNN less speaker dependent.
+    """
+    d = mat.shape[1]
+    src = np.clip(np.arange(d) * alpha, 0, d - 1)
+    lo = np.floor(src).astype(int)
+    hi = np.minimum(lo + 1, d - 1)
+    frac = (src - lo).astype(np.float32)
+    return mat[:, lo] * (1 - frac) + mat[:, hi] * frac
+
+
+def make_batch_fn(feats: dict, targets: dict, speakers: dict, batch_size: int, seed: int, warp: float = 0.0):
+    """batch_fn(step) -> (x [B,T,D], lengths, phones [B,L], phone_lengths, speakers [B]); pure in (seed, step).
+
+    ``warp`` > 0 applies :func:`freq_warp` with alpha ~ U[1 - warp, 1 + warp] per utterance.
+    """
     keys = sorted(targets)
 
     def batch_fn(step: int):
         rng = step_rng(seed, step)
         chosen = sample_keys(keys, batch_size, rng)
-        x, lengths = pad_batch([feats[k] for k in chosen])
+        mats = [feats[k] for k in chosen]
+        if warp:
+            mats = [freq_warp(m, a) for m, a in zip(mats, rng.uniform(1 - warp, 1 + warp, len(mats)))]
+        x, lengths = pad_batch(mats)
         ph, ph_len = pad_batch([np.asarray(targets[k], dtype=np.float32) for k in chosen])
         spk = torch.tensor([speakers[k] for k in chosen], dtype=torch.long)
         return x, lengths, ph.long(), ph_len, spk
@@ -186,7 +225,7 @@ def decode_batch(model: "BottleneckDNN", mats: list) -> list[list[int]]:
 
 def train_bnf(feats: dict, phone_seqs: dict, utt2spk: dict, inventory: list[str], model_cfg: dict,
               train_cfg, out_dir, speaker_weight: float = 0.0, batch_size: int = 16,
-              val: tuple[dict, dict] | None = None) -> "BottleneckDNN":
+              val: tuple[dict, dict] | None = None, warp: float = 0.0) -> "BottleneckDNN":
     """Train a BottleneckDNN on (feats utt -> [T, D], phones utt -> tokens) with the pystn loop.
 
     ``val`` = (feats, phone_seqs) of held-out utterances: their PER is logged as ``val_per``.
@@ -205,11 +244,11 @@ def train_bnf(feats: dict, phone_seqs: dict, utt2spk: dict, inventory: list[str]
     model = BottleneckDNN(**cfg)
     model.set_input_stats(*input_stats({k: feats[k] for k in keys}, model.cmn))
     batch_fn = make_batch_fn(feats, targets, {k: spk_index[utt2spk[k]] for k in keys}, batch_size,
-                             train_cfg.seed)
+                             train_cfg.seed, warp)
 
     def loss_fn(m, batch, step):
         x, lengths, ph, ph_len, spk = batch
-        return bnf_loss(m(x, lengths), lengths, ph, ph_len, spk, speaker_weight)
+        return bnf_loss(m(x, lengths), ph, ph_len, spk, speaker_weight)
 
     val_fn = None
     if val is not None:

@@ -100,11 +100,12 @@ class SpeechTripleNet(nn.Module):
     def prosody_codes(self, logits: torch.Tensor, sample: bool) -> tuple[torch.Tensor, torch.Tensor]:
         """Marginal pitch and energy codes [B, T, n_bins] each.
 
-        ``sample``: Gumbel-softmax sample of the joint (soft, temperature τ), then marginals;
+        ``sample``: straight-through Gumbel-softmax sample of the joint (one-hot forward,
+        soft gradient of temperature τ), then marginals;
         else the one-hot argmax of each marginal of softmax(π) (paper §4.4 editing).
         """
-        if sample:
-            return marginals(F.gumbel_softmax(logits, tau=self.tau, hard=False), self.n_bins)
+        if sample:  # discrete (straight-through) codes: the decoder sees one-hot codes as at inference
+            return marginals(F.gumbel_softmax(logits, tau=self.tau, hard=True), self.n_bins)
         pf, pe = marginals(logits.softmax(-1), self.n_bins)
         return (F.one_hot(pf.argmax(-1), self.n_bins).float(), F.one_hot(pe.argmax(-1), self.n_bins).float())
 

@@ -82,7 +82,7 @@ def _onehot(bins: np.ndarray, n: int) -> torch.Tensor:
 def convert_one(model, mel: np.ndarray, ref_mel: np.ndarray | None, condition: str,
                 rng: np.random.Generator, cfg: dict) -> tuple[np.ndarray, np.ndarray, tuple | None]:
     """Mel [T, M] of ``condition`` for source ``mel`` [T, M]; returns (mel, codes [T, 2], span)."""
-    a = model.analyse(torch.from_numpy(mel)[None])
+    a = model.analyse(torch.from_numpy(np.array(mel, dtype=np.float32))[None])
     has_p = model.has_prosody
     bins_f = a["bins_f"].numpy() if has_p else np.zeros(len(mel), dtype=np.int64)
     bins_e = a["bins_e"].numpy() if has_p else np.zeros(len(mel), dtype=np.int64)
@@ -90,7 +90,7 @@ def convert_one(model, mel: np.ndarray, ref_mel: np.ndarray | None, condition: s
         return mel, np.stack([bins_f, bins_e], 1).astype(np.float32), None
     z_s = a["z_s"]
     if condition == "speaker":
-        z_s = model.analyse(torch.from_numpy(ref_mel)[None])["z_s"]
+        z_s = model.analyse(torch.from_numpy(np.array(ref_mel, dtype=np.float32))[None])["z_s"]
     span = None
     if has_p:
         bins_f, bins_e, span = edit_bins(condition, bins_f, bins_e, rng, cfg)

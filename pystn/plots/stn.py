@@ -21,7 +21,7 @@ def plot_losses(runs: dict[str, list[dict]], path: str | Path) -> Path:
             if not steps:
                 continue
             line, = ax.plot(steps, [r[key] for r in recs if key in r], label=label, lw=1)
-            if cap:
+            if cap and all(cap in r for r in recs if key in r):
                 ax.plot(steps, [r[cap] for r in recs if key in r], "--", color=line.get_color(), lw=0.8)
         ax.set_title(title, fontsize=9)
         ax.set_xlabel("step")

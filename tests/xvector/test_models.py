@@ -24,12 +24,22 @@ def test_bottleneck_dnn_shapes_gradients_and_linear_bottleneck():
     assert out["bnf"].shape == (3, 20, 8) and out["phone_logits"].shape == (3, 20, 6)
     assert out["speaker_logits"].shape == (3, 20, 4)
     assert (out["bnf"] < 0).any()  # the bottleneck is linear (no ReLU)
+    assert (out["bnf"][2, 9:] == 0).all() and out["lengths"].tolist() == [20, 15, 9]
+    # a padded utterance gets the same outputs as alone (edge replication, BatchNorm on real frames)
+    net.eval()
+    alone = net(x[2:3, :9], torch.tensor([9]))
+    assert torch.allclose(net(x, lengths)["phone_logits"][2, :9], alone["phone_logits"][0], atol=1e-5)
+    sub = M.BottleneckDNN(10, n_phones=6, hidden=32, n_hidden=3, bn_dim=8, context=2, subsample=3).eval()
+    o = sub(x, lengths)
+    assert o["phone_logits"].shape == (3, 7, 6) and o["lengths"].tolist() == [7, 5, 3]
+    assert sub.bottleneck(x, lengths).shape == (3, 20, 8)
+    net.train()
     assert len(net.layers) == 7 and len(net.layers[net.bn_layer]) == 1
     net.eval()
     assert torch.allclose(net.bottleneck(x[:1, :9]), net(x[:1, :9], torch.tensor([9]))["bnf"], atol=1e-5)
     net.train()
     phones, plen = torch.tensor([[1, 2, 3], [2, 2, 0], [5, 0, 0]]), torch.tensor([3, 2, 1])
-    loss, terms = M.bnf_loss(net(x, lengths), lengths, phones, plen, torch.tensor([0, 1, 3]), 0.5)
+    loss, terms = M.bnf_loss(net(x, lengths), phones, plen, torch.tensor([0, 1, 3]), 0.5)
     loss.backward()
     assert set(terms) == {"ctc", "speaker_ce"} and torch.isfinite(loss)
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in net.parameters() if p.requires_grad)
@@ -131,3 +141,49 @@ def test_train_xvector_separates_toy_speakers(tmp_path):
     from pystn.training import read_train_log
     log = read_train_log(tmp_path / "xv")
     assert log[-1]["acc"] >= 0.75 and log[-1]["loss"] < log[0]["loss"]
+
+
+def test_extractor_and_recognizer_load_from_training_dirs(tmp_path):
+    """XvectorExtractor.embed_wav / PhoneRecognizer.recognize_wav compute the same features as the
+    stored front end and match the network applied by hand."""
+    import soundfile as sf
+
+    from pystn import features
+    from pystn.io import write_json
+    from pystn.recognizer import PhoneRecognizer
+
+    torch.set_num_threads(1)
+    fbank = {"kind": "fbank", "sample_rate": 16000, "num_mel_bins": 40, "frame_length_ms": 25, "frame_shift_ms": 10}
+    vad = {"kind": "vad", "sample_rate": 16000, "frame_length_ms": 25, "frame_shift_ms": 10}
+    rng = np.random.default_rng(0)
+    wav = tmp_path / "a.wav"
+    t = np.arange(16000) / 16000
+    sf.write(wav, (0.3 * np.sin(2 * np.pi * 200 * t) * (t > 0.3) + 1e-4 * rng.standard_normal(16000)).astype(
+        np.float32), 16000)
+    base = features.extract_file(fbank, wav)
+    feats = {f"s{i % 2}_{i}": base + rng.normal(0, 0.1, base.shape).astype(np.float32) for i in range(4)}
+    phones = {k: ["a", "b"] for k in feats}
+    cfg = TrainConfig(steps=3, log_every=1, ckpt_every=100, device="cpu")
+    dnn = M.train_bnf(feats, phones, {k: k[:2] for k in feats}, ["<blk>", "a", "b"],
+                      dict(hidden=16, n_hidden=3, bn_dim=6, context=1), cfg, tmp_path / "bnf")
+    (tmp_path / "bnf" / "phones.txt").write_text("<blk>\na\nb\n")
+    write_json(tmp_path / "bnf" / "front_end.json", {"base_preset": fbank, "bnf_chain": []})
+    rec = PhoneRecognizer.load(tmp_path / "bnf")
+    assert rec.feature_preset == fbank
+    assert rec.recognize_wav(wav) == [rec.inventory[i] for i in M.decode_batch(dnn, [base])[0]]
+    bnf = {k: dnn.bottleneck(torch.from_numpy(v)[None])[0].numpy() for k, v in feats.items()}
+    net = X.train_xvector(bnf, {k: k[:2] for k in bnf}, dict(channels=8, pool_channels=16, emb_dim=4), cfg,
+                          tmp_path / "xv", batch_size=4, seg_range=(20, 40))
+    write_json(tmp_path / "xv" / "front_end.json", {"base_preset": fbank, "vad_preset": vad,
+                                                     "bnf_chain": [str(tmp_path / "bnf")], "cmn_window": 0})
+    ext = X.XvectorExtractor.load(tmp_path / "xv")
+    e = ext.embed_wav(wav)
+    frames = X.prepare_frames(bnf_of(dnn, base), features.extract_file(vad, wav), 0)
+    assert frames.shape[0] < base.shape[0]  # the silent first 0.3 s is dropped by the VAD
+    assert np.allclose(e, net.embed(torch.from_numpy(frames)[None])[0].detach().numpy(), atol=1e-5)
+    with pytest.raises(FileNotFoundError, match="front_end.json"):
+        X.XvectorExtractor.load(tmp_path / "bnf" / "checkpoints")
+
+
+def bnf_of(dnn, feats):
+    return dnn.bottleneck(torch.from_numpy(feats)[None])[0].numpy()

@@ -1,0 +1,61 @@
+import numpy as np
+import torch
+
+from pystn.io import read_kv, read_scp
+from pystn.models import stn_convert as C
+from pystn.models.stn import build_stn
+from tests.stn.conftest import TINY_MODEL
+
+CFG = {"conditions": list(C.CONDITIONS), "seed": 4, "pitch_shift": 2, "energy_shift": 2,
+       "emphasis_min_frames": 2, "question_fraction": 0.3}
+
+
+def test_choose_utts_and_references():
+    u2s = {f"s{s}_{k}": f"s{s}" for s in range(3) for k in range(5)}
+    utts = C.choose_utts(u2s, 2, seed=1)
+    assert len(utts) == 6 and all(sum(u2s[u] == f"s{s}" for u in utts) == 2 for s in range(3))
+    assert utts == C.choose_utts(u2s, 2, seed=1)
+    refs = C.choose_references(utts, u2s, seed=1)
+    assert all(u2s[refs[u]] != u2s[u] and refs[u] in utts for u in utts)
+
+
+def test_edit_bins_follow_the_condition():
+    bf = np.array([0, 2, 2, 2, 0, 3, 3, 3, 3, 0, 4, 4, 4, 0])
+    be = np.array([1, 3, 3, 3, 1, 4, 4, 4, 4, 1, 2, 2, 2, 0])
+    rng = np.random.default_rng(0)
+    f, e, span = C.edit_bins("pitch", bf, be, rng, CFG)
+    assert (e == be).all() and span is None and (f != bf).any() and (f[bf == 0] == 0).all()
+    f, e, _ = C.edit_bins("energy", bf, be, rng, CFG)
+    assert (f == bf).all() and (e != be).any()
+    f, e, span = C.edit_bins("emphasis", bf, be, rng, CFG)
+    assert span == (5, 9) and (f[5:9] == 7).all() and (e[5:9] == 7).all() and (f[:5] == bf[:5]).all()
+    f, e, span = C.edit_bins("question", bf, be, rng, CFG)
+    assert span[1] == len(bf) and f[12] == 7 and e[12] == 7 and (f[:span[0]] == bf[:span[0]]).all()
+
+
+def test_convert_all_writes_every_condition(tmp_path):
+    torch.manual_seed(0)
+    model = build_stn(TINY_MODEL).eval()
+    rng = np.random.default_rng(0)
+    mels = {f"spk00{s}_neutral_00{k}": rng.normal(-4, 1, (30 + k, 12)).astype(np.float32)
+            for s in range(2) for k in range(2)}
+    u2s = {u: u[:6] for u in mels}
+    vocoder = lambda mel: np.zeros(len(mel) * 4, dtype=np.float32)  # noqa: E731
+    done = C.convert_all(model, mels, u2s, tmp_path, CFG, vocoder, 8000, progress=False)
+    assert done == {c: 4 for c in C.CONDITIONS}
+    copy = read_scp(tmp_path / "copy" / "feats.scp")
+    assert np.array_equal(copy["spk000_neutral_000"], mels["spk000_neutral_000"])
+    rec = read_scp(tmp_path / "recon" / "feats.scp")["spk000_neutral_001"]
+    assert rec.shape == (31, 12)
+    refs = read_kv(tmp_path / "speaker" / "refs")
+    assert refs["spk000_neutral_000"].startswith("spk001")
+    codes = read_scp(tmp_path / "emphasis" / "codes.scp")["spk001_neutral_000"]
+    assert codes.shape == (30, 2)
+    assert (tmp_path / "pitch" / "wav" / "spk001_neutral_001.wav").is_file()
+    sp = read_scp(tmp_path / "speaker" / "feats.scp")["spk000_neutral_000"]
+    assert not np.allclose(sp, read_scp(tmp_path / "recon" / "feats.scp")["spk000_neutral_000"])
+
+
+def test_beta_vaevc_gets_only_non_prosodic_conditions():
+    model = build_stn({**TINY_MODEL, "prosody": False})
+    assert C.conditions_for(model, list(C.CONDITIONS)) == ["copy", "recon", "speaker"]

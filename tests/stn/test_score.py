@@ -1,0 +1,91 @@
+import math
+
+import numpy as np
+import torch
+
+from pystn import stn_score as S
+from pystn import stn_tables as T
+from pystn.models.stn import build_stn
+from tests.stn.conftest import TINY_MODEL
+
+
+def test_prosody_pcc_uses_frames_voiced_in_both():
+    ref = (np.array([0, 4.6, 4.7, 4.8, 0, 4.9]), np.array([1.0, 2, 3, 4, 5, 6]))
+    gen = (np.array([4.0, 4.6, 4.7, 4.8, 0, 4.9, 5.0]), np.array([1.0, 2, 3, 4, 5, 6, 7]))
+    p, e = S.prosody_pcc(gen, ref)
+    assert math.isclose(p, 1.0) and math.isclose(e, 1.0)
+    inv = (np.array([0, 4.9, 4.8, 4.7, 0, 4.6]), -ref[1])
+    p, e = S.prosody_pcc(inv, ref)
+    assert math.isclose(p, -1.0) and math.isclose(e, -1.0)
+
+
+def test_span_rise():
+    ref = (np.log(np.array([100.0, 100, 200, 200])) * np.array([1, 0, 1, 1]), np.array([1.0, 1, 1, 1]))
+    gen = (np.log(np.array([100.0, 150, 300, 300])), np.array([1.0, 2, 3, 1]))
+    f0, en = S.span_rise(gen, ref, (1, 4))
+    assert math.isclose(f0, 250.0 - 200.0) and math.isclose(en, 2.0 - 1.0)
+
+
+def test_summarise_rates_means_and_emphasis():
+    rows = [{"per_edits": 1, "per_len": 10, "cs_x_resemblyzer": 0.5, "cs_xref_resemblyzer": 0.7, "pitch_pcc": 0.9,
+             "energy_pcc": 0.8, "f0_rise_hz": 10.0, "energy_rise": 0.1},
+            {"per_edits": 3, "per_len": 10, "cs_x_resemblyzer": 0.7, "cs_xref_resemblyzer": 0.6,
+             "pitch_pcc": float("nan"), "energy_pcc": 0.6, "f0_rise_hz": 5.0, "energy_rise": -0.1}]
+    s = S.summarise(rows)
+    assert s["per"] == 0.2 and math.isclose(s["cs_x_resemblyzer"], 0.6) and s["pitch_pcc"] == 0.9
+    assert s["both_rise_frac"] == 0.5 and math.isclose(s["energy_pcc"], 0.7)
+    assert S.closer_to_reference(rows, "resemblyzer") == 0.5
+
+
+def test_latent_eer_separates_speakers_by_z_s():
+    torch.manual_seed(0)
+    model = build_stn(TINY_MODEL).eval()
+    rng = np.random.default_rng(0)
+    mels, u2s = {}, {}
+    for s in range(3):
+        for k in range(4):
+            u = f"s{s}_{k}"
+            mels[u] = (rng.normal(0, 0.3, (40, 12)) + 3 * np.eye(12)[s * 4]).astype(np.float32)
+            u2s[u] = f"s{s}"
+    embs = S.latent_embeddings(model, mels)
+    assert set(embs) == {"Z_f", "Z_e", "Z_p", "Z_s"} and embs["Z_f"]["s0_0"].shape == (8,)
+    assert math.isclose(embs["Z_f"]["s0_0"].sum(), 1.0, rel_tol=1e-5)
+    eers = S.latent_eer(embs, u2s)
+    assert eers["eer_Z_s"] < 0.2  # a strong per-speaker offset is visible even untrained
+    assert set(eers) == {"eer_Z_f", "eer_Z_e", "eer_Z_p", "eer_Z_s"}
+
+
+def test_tables_print_run_and_paper_values(tmp_path):
+    summary = {"source": {"per": 0.1}, "recon": {"per": 0.12, "pitch_pcc": 0.95},
+               "speaker": {"per": 0.2, "cs_xref_resemblyzer": 0.8, "closer_to_xref_resemblyzer": 0.9,
+                           "pitch_pcc": 0.8, "energy_pcc": 0.9},
+               "pitch": {"pitch_pcc": 0.5}, "energy": {"energy_pcc": 0.4},
+               "emphasis": {"n": 4, "f0_rise_hz": 12.0, "energy_rise": 0.01, "both_rise_frac": 0.75}}
+    paper = {"label": "paper: VCTK", "table1": {"recon": {"cer": 0.1232, "pitch_pcc": 0.9126}},
+             "table3": {1.5: {"Z_f": 0.37, "Z_s": 0.07}}}
+    eers = {1.5: {"eer_Z_f": 0.4, "eer_Z_e": 0.45, "eer_Z_p": 0.4, "eer_Z_s": 0.1},
+            3.0: {"eer_Z_f": 0.3, "eer_Z_e": 0.45, "eer_Z_p": 0.4, "eer_Z_s": 0.1}}
+    m = T.write_all(tmp_path, {"stn": summary, "beta_vaevc": {"speaker": {"per": 0.3}}}, eers,
+                    {"stn": {"steps": 10}}, paper, {"this_run": "this run: synth"})
+    t1 = (tmp_path / "table1.md").read_text()
+    assert "0.1200 (0.1232)" in t1 and "0.9500 (0.9126)" in t1 and "this run: synth" in t1
+    assert "0.4000 (0.3700)" in (tmp_path / "table3.md").read_text()
+    assert "0.7500" in (tmp_path / "emphasis.md").read_text()
+    assert m["stn.speaker.per"] == 0.2 and m["table3.cp3.eer_Z_f"] == 0.3 and m["train.stn.steps"] == 10
+    assert m["check.xs_closer_to_xref_most"] == 1.0 and m["check.xf_changes_pitch_more_than_xs"] == 1.0
+    assert m["check.eer_zf_falls_with_cp"] == 1.0 and m["check.eer_zs_below_zf"] == 1.0
+    assert math.isclose(m["check.recon_per_minus_source_per"], 0.02)
+    assert (tmp_path / "table2.csv").read_text().startswith("measure,β-VAEVC,SpeechTripleNet")
+
+
+def test_plots_write_pngs(tmp_path):
+    from pystn.plots.stn import plot_editing, plot_losses
+
+    recs = [{"step": s, "nll": 100.0 / s, "kl_c": 1.0, "cap_c": 1.3, "kl_s": 5.0, "cap_s": 6.0, "kl_p": 2.0,
+             "cap_p": 3.0, "ssl_p": 2.0} for s in range(1, 5)]
+    plot_losses({"stn": recs, "beta": [{"step": 1, "nll": 9.0, "kl_c": 1.0, "kl_s": 1.0}]}, tmp_path / "l.png")
+    t = 30
+    row = {"label": "X", "mel": np.random.rand(t, 80), "log_f0": np.where(np.arange(t) > 5, 5.0, 0.0),
+           "energy": np.random.rand(t), "bins_f": np.arange(t) % 8, "bins_e": np.zeros(t), "span": (3, 9)}
+    plot_editing([row, dict(row, label="X_s", span=None)], tmp_path / "f.png")
+    assert (tmp_path / "l.png").stat().st_size > 5000 and (tmp_path / "f.png").stat().st_size > 5000

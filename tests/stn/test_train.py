@@ -1,0 +1,80 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from pystn.io import DataError, write_ark_scp
+from pystn.models import stn_train as ST
+from pystn.training import load_model, read_train_log
+from pystn.models.stn import build_stn
+from tests.stn.conftest import tiny_variant
+
+
+def _scps(d):
+    return [str(d / f / "feats.scp") for f in ("stn_mel", "stn_f0", "stn_energy")]
+
+
+def test_training_data_targets_and_frame_check(tiny_feats, tmp_path):
+    data = ST.load_training_data(*_scps(tiny_feats), min_frames=16)
+    mel, target = data["spk001_neutral_000"]
+    assert target.shape == (len(mel),) and target.max() < 64
+    assert (target[np.arange(len(mel)) % 10 >= 6] // 8 == 0).all()  # unvoiced -> pitch bin 0
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    write_ark_scp(bad / "f.ark", bad / "f.scp", [(u, np.ones((3, 1), np.float32)) for u in data])
+    with pytest.raises(DataError, match="stn_f0 3"):
+        ST.load_training_data(_scps(tiny_feats)[0], str(bad / "f.scp"), _scps(tiny_feats)[2], 16)
+
+
+def test_batch_fn_deterministic_and_chunk_shuffle(tiny_feats):
+    data = ST.load_training_data(*_scps(tiny_feats), min_frames=16)
+    fn = ST.make_batch_fn(data, 3, 16, 24, 32, 8, seed=5)
+    a, b = fn(7), fn(7)
+    assert torch.equal(a["mel"], b["mel"]) and torch.equal(a["spk"], b["spk"])
+    assert 16 <= a["mel"].shape[1] <= 24 and a["spk"].shape[1] == 32 and a["target"].shape == a["mel"].shape[:2]
+    mat = np.arange(32, dtype=np.float32)[:, None]
+    shuf = ST.shuffle_chunks(mat, 8, np.random.default_rng(1))
+    chunks = sorted(int(c[0, 0]) for c in np.split(shuf, 4))
+    assert chunks == [0, 8, 16, 24] and sorted(shuf[:, 0].tolist()) == list(range(32))
+    for c in np.split(shuf, 4):  # frames inside a chunk stay in order
+        assert (np.diff(c[:, 0]) == 1).all()
+
+
+def test_resume_gives_the_same_weights(tiny_feats, tmp_path):
+    cfg = tiny_variant(steps=4)
+    full = ST.train_stn(*_scps(tiny_feats), tmp_path / "full", cfg, progress=False)
+    part = dict(cfg, train=dict(cfg["train"], steps=2))
+    ST.train_stn(*_scps(tiny_feats), tmp_path / "resumed", part, progress=False)
+    (tmp_path / "resumed" / "final.pt").unlink()
+    resumed = ST.train_stn(*_scps(tiny_feats), tmp_path / "resumed", cfg, progress=False)
+    for (k, v), (_, w) in zip(full.state_dict().items(), resumed.state_dict().items()):
+        assert torch.allclose(v, w, atol=1e-6), k
+    log = read_train_log(tmp_path / "resumed")
+    assert [r["step"] for r in log] == [1, 2, 3, 4]
+    assert {"nll", "kl_c", "kl_s", "kl_p", "cap_c", "cap_s", "cap_p", "ssl_p"} <= set(log[-1])
+    assert log[0]["cap_p"] == 0.0 and log[-1]["cap_p"] == 1.5  # ramp: C_p * 3 / 4 at step index 3
+    conf = json.loads((tmp_path / "full" / "config.json").read_text())
+    assert conf["train"]["extra"]["loss"]["C_p"] == 2.0
+    m = load_model(tmp_path / "full" / "final.pt", build_stn)
+    assert m.has_prosody
+
+
+def test_beta_vaevc_trains_without_prosody_features(tiny_feats, tmp_path):
+    m = ST.train_stn(_scps(tiny_feats)[0], None, None, tmp_path / "b", tiny_variant(2, prosody=False),
+                     progress=False)
+    assert not m.has_prosody
+    assert "kl_p" not in read_train_log(tmp_path / "b")[-1]
+
+
+def test_variant_config_resolution():
+    stn = {"variants": ["stn", "beta_vaevc"], "model": {"d_model": 8}, "loss": {"C_p": 3.0, "gamma_c": 1},
+           "data": {}, "train": {"steps": 100},
+           "beta_vaevc": {"model": {"prosody": False}, "loss": {"kind": "beta"}},
+           "sweep": {"C_p": [1.5, 2.0], "overrides": {"train": {"steps": 10}}}}
+    assert ST.variant_names(stn) == ["stn", "beta_vaevc", "cp1.5", "cp2.0"]
+    cp = ST.variant_config(stn, "cp1.5", device="cpu")
+    assert cp["loss"] == {"C_p": 1.5, "gamma_c": 1} and cp["train"] == {"steps": 10, "device": "cpu"}
+    assert ST.variant_config(stn, "beta_vaevc")["model"] == {"d_model": 8, "prosody": False}
+    with pytest.raises(KeyError, match="not in stn.sweep.C_p"):
+        ST.variant_config(stn, "cp9")
