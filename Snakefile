@@ -4,6 +4,7 @@
 #   snakemake --profile profiles/slurm  the same DAG on a SLURM cluster
 import json
 import os
+import shlex
 import sys
 
 from snakemake.utils import min_version, validate
@@ -26,7 +27,10 @@ for _track in config["tracks"]:
         validate(config.setdefault(_track, {}), f"schemas/{_track}.schema.yaml")
 
 PY = sys.executable
-STEPS = os.path.join(workflow.basedir, "steps")  # rules call "{PY} {STEPS}/<step>.py"
+STEPS = os.path.join(workflow.basedir, "steps")
+# every shell rule runs "$PYSTN_PY $PYSTN_STEPS/<step>.py ...": the interpreter that runs
+# Snakemake (the project's venv) and the recipe's own steps/, whatever the working directory
+shell.prefix(f"set -euo pipefail; export PYSTN_PY={shlex.quote(PY)} PYSTN_STEPS={shlex.quote(STEPS)}; ")
 TRACK_TARGETS = {}  # track name -> its final outputs (filled by the score rules)
 
 

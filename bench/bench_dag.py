@@ -10,6 +10,7 @@ usage: bench/bench_dag.py [--utts 44000] [--speakers 109] [--nj 4]
 import argparse
 import json
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -39,11 +40,12 @@ def write_vctk_sized(workdir: Path, n_utts: int, n_spk: int, nj: int) -> None:
 
 def dry_run(workdir: Path, target: str, config: Path | None = None) -> tuple[float, int]:
     """Seconds taken by `snakemake -n <target>` and the number of jobs it planned."""
-    cmd = [*SNAKEMAKE, "-n", "--cores", "2", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir)]
+    cmd = [*SNAKEMAKE, target, "-n", "--cores", "2", "--snakefile", str(ROOT / "Snakefile"), "--directory",
+           str(workdir)]
     if config:
         cmd += ["--configfile", str(config)]
     started = time.time()
-    proc = subprocess.run([*cmd, target], capture_output=True, text=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True)
     took = time.time() - started
     if proc.returncode != 0:
         raise SystemExit(f"dry run failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
@@ -59,6 +61,7 @@ def main() -> int:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
+        shutil.copy(ROOT / "config.yaml", work / "config.yaml")  # `configfile:` is read from the workdir
         write_vctk_sized(work, args.utts, args.speakers, args.nj)
         cfg = work / "bench.yaml"
         write_text(cfg, json.dumps({"nj": args.nj, "tracks": [], "data": {"corpora": ["vctk"]},

@@ -109,7 +109,7 @@ def list_audio(folder: str | Path, what: str) -> list[Path]:
 class Augmenter:
     """Chooses and applies one augmentation kind per call, from simulated sources or MUSAN / RIRS_NOISES.
 
-    ``babble_pool``: waveform loader callables' sources: paths of training utterances (other speakers).
+    ``babble_pool``: paths of training utterances, mixed 3-7 at a time into babble.
     """
 
     def __init__(self, sr: int, kinds: Sequence[str] = KINDS, babble_pool: Sequence[str] = (),

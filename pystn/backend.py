@@ -76,7 +76,7 @@ class PLDA:
         return (np.asarray(x, dtype=np.float64) - self.mean) @ self.proj
 
     def score(self, enroll: np.ndarray, test: np.ndarray, pairs: np.ndarray | None = None,
-              chunk: int = 200_000) -> np.ndarray:
+              chunk: int = 32_768) -> np.ndarray:
         """LLR (Eq. 1) for trials ``pairs`` [n, 2] of (enroll row, test row); all pairs [n_e, n_t] if None."""
         u, v = self.transform(enroll), self.transform(test)
         a, b = self.psi + 1.0, self.psi

@@ -196,7 +196,7 @@ PAPER_KEYS = {"per": "cer", "cs_x_resemblyzer": "cs_x", "cs_xref_resemblyzer": "
               "pitch_pcc": "pitch_pcc", "energy_pcc": "energy_pcc"}
 
 
-def _fmt(v) -> str:
+def fmt_cell(v) -> str:
     return "–" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{v:.4f}"
 
 
@@ -209,7 +209,7 @@ def table1(summary: dict, paper: dict) -> tuple[list[str], list[list[str]]]:
             continue
         cells = [label]
         for cond, _ in TABLE1_COLS:
-            this = _fmt(summary.get(cond, {}).get(key))
+            this = fmt_cell(summary.get(cond, {}).get(key))
             ref = paper.get(cond, {}).get(PAPER_KEYS.get(key, ""), None)
             cells.append(this if ref is None else f"{this} ({ref:.4f})")
         rows.append(cells)

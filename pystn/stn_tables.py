@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from pystn.io import read_json, write_json, write_text
-from pystn.stn_score import _fmt, csv_text, markdown, table1
+from pystn.stn_score import fmt_cell, csv_text, markdown, table1
 
 TABLE2_ROWS = [("per", "content: project PER of X_s"), ("wer", "content: pocketsphinx WER of X_s"),
                ("cs_xref_resemblyzer", "CS(X_s, X') Resemblyzer"), ("cs_x_resemblyzer", "CS(X_s, X) Resemblyzer"),
@@ -24,7 +24,7 @@ def table2(scores: dict, paper: dict) -> tuple[list[str], list[list[str]]]:
     """β-VAEVC beside SpeechTripleNet on the speaker swap X_s (objective measures; the
     paper's Table 2 is a listening test, whose MOS are printed for reference)."""
     header = ["measure", "β-VAEVC", "SpeechTripleNet"]
-    rows = [[label] + [_fmt(scores.get(v, {}).get("speaker", {}).get(key)) for v in ("beta_vaevc", "stn")]
+    rows = [[label] + [fmt_cell(scores.get(v, {}).get("speaker", {}).get(key)) for v in ("beta_vaevc", "stn")]
             for key, label in TABLE2_ROWS]
     for key in ("naturalness_mos", "similarity_mos"):
         rows.append([f"paper {key} (listening test)"] +
@@ -41,7 +41,7 @@ def table3(eers: dict[float, dict], paper: dict) -> tuple[list[str], list[list[s
         cells = [f"EER({z})"]
         for c in cps:
             ref = paper.get(float(c), {}).get(z)
-            this = _fmt(eers[c].get(f"eer_{z}"))
+            this = fmt_cell(eers[c].get(f"eer_{z}"))
             cells.append(this if ref is None else f"{this} ({ref:.4f})")
         rows.append(cells)
     return header, rows
@@ -62,7 +62,7 @@ def emphasis_table(scores: dict) -> tuple[list[str], list[list[str]]]:
         for edit in ("emphasis", "question"):
             e = s.get(edit)
             if e and "f0_rise_hz" in e:
-                rows.append([v, edit, str(e["n"])] + [_fmt(e.get(k)) for k in (
+                rows.append([v, edit, str(e["n"])] + [fmt_cell(e.get(k)) for k in (
                     "f0_rise_hz", "energy_rise", "both_rise_frac", "f0_rise_vs_recon_hz", "energy_rise_vs_recon",
                     "both_rise_vs_recon_frac")])
     return header, rows

@@ -6,6 +6,7 @@ layout of ``results/`` described in DESIGN.md.
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -52,17 +53,23 @@ def wavs_of_shard(shard_wav_scp: str) -> list[str]:
 
     Listing the audio makes a touched wav re-run its shard. A file that does not
     exist is left out here, so a dry run needs no audio; the feature job then
-    fails with an error naming the utterance.
+    fails with an error naming the utterance. Every preset asks for the same
+    shards, so the list is cached per (file, modification time).
     """
     if not os.path.exists(shard_wav_scp):
         return []
+    return list(_existing_wavs(shard_wav_scp, os.stat(shard_wav_scp).st_mtime_ns))
+
+
+@functools.lru_cache(maxsize=4096)
+def _existing_wavs(shard_wav_scp: str, _mtime_ns: int) -> tuple[str, ...]:
     paths = []
     with open(shard_wav_scp, encoding="utf-8") as f:
         for line in f:
             parts = line.split(maxsplit=1)
             if len(parts) == 2 and os.path.exists(parts[1].strip()):
                 paths.append(parts[1].strip())
-    return paths
+    return tuple(paths)
 
 
 def corpus_config(config: dict, corpus: str) -> dict:

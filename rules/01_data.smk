@@ -17,8 +17,10 @@ rule data_prepare:
     resources:
         mem_mb=2000,
         runtime=60,
+    conda:
+        "../environment.yml"
     shell:
-        "{PY} {STEPS}/prepare_data.py --corpus-json {params.corpus:q} --seed {params.seed}"
+        "$PYSTN_PY $PYSTN_STEPS/prepare_data.py --corpus-json {params.corpus:q} --seed {params.seed}"
         " --nj {threads} --allow-pipes {params.allow_pipes} {wildcards.corpus}"
         " results/01_data/{wildcards.corpus} > {log} 2>&1"
 
@@ -42,8 +44,10 @@ checkpoint data_split:
     resources:
         mem_mb=1000,
         runtime=10,
+    conda:
+        "../environment.yml"
     shell:
-        "{PY} {STEPS}/split_data.py --nj {params.nj} results/01_data/{wildcards.corpus}/{wildcards.split}"
+        "$PYSTN_PY $PYSTN_STEPS/split_data.py --nj {params.nj} results/01_data/{wildcards.corpus}/{wildcards.split}"
         " > {log} 2>&1"
 
 

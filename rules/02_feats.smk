@@ -25,8 +25,10 @@ rule feats_shard:
     resources:
         mem_mb=2000,
         runtime=120,
+    conda:
+        "../environment.yml"
     shell:
-        "{PY} {STEPS}/make_feats.py --preset-json {params.preset:q} --threads {threads}"
+        "$PYSTN_PY $PYSTN_STEPS/make_feats.py --preset-json {params.preset:q} --threads {threads}"
         " {params.shard} {params.out} {wildcards.n} > {log} 2>&1"
 
 
@@ -50,8 +52,10 @@ rule feats_merge:
     resources:
         mem_mb=500,
         runtime=10,
+    conda:
+        "../environment.yml"
     shell:
-        "{PY} {STEPS}/merge_feats.py --preset-json {params.preset:q} --name {wildcards.feat}"
+        "$PYSTN_PY $PYSTN_STEPS/merge_feats.py --preset-json {params.preset:q} --name {wildcards.feat}"
         " {params.out} {input.scps} > {log} 2>&1"
 
 
@@ -76,8 +80,10 @@ rule feats_cmvn:
     resources:
         mem_mb=1000,
         runtime=30,
+    conda:
+        "../environment.yml"
     shell:
-        "{PY} {STEPS}/compute_cmvn.py --preset-json {params.preset:q} --name {wildcards.feat}"
+        "$PYSTN_PY $PYSTN_STEPS/compute_cmvn.py --preset-json {params.preset:q} --name {wildcards.feat}"
         " {input.feats} {input.spk2utt} {params.out} > {log} 2>&1"
 
 

@@ -11,46 +11,6 @@ BNF_NAMES = ("bnf", "sbnf", "mtsbnf")
 BNF_NJ = config["nj"]
 
 
-def bnf_cfg():
-    return config["xvector"]["bnf"]
-
-
-def bnf_dnn_cfg(name):
-    return bnf_cfg()["dnn1" if name == "bnf" else "dnn2"]
-
-
-def bnf_input_dir(corpus, split, name):
-    """Where the DNN `name` reads its input: fbank features (first DNN) or the first DNN's BNF."""
-    if name == "bnf":
-        return W.feats_dir(corpus, split, bnf_cfg()["base_feat"])
-    return W.stage_dir("03_bnf", corpus, "bnf", split)
-
-
-def bnf_asr_corpus():
-    """The corpus whose transcripts train the DNNs (xvector.bnf.corpus; default the speaker corpus)."""
-    return bnf_cfg().get("corpus") or config["xvector"]["corpus"]
-
-
-def bnf_model_dir(corpus, name):
-    return W.stage_dir("03_bnf", corpus, name, "model")
-
-
-def bnf_scp(corpus, split, name):
-    return W.stage_dir("03_bnf", corpus, name, split, "feats.scp")
-
-
-def bnf_train_params(wc):
-    d = bnf_dnn_cfg(wc.name)
-    return json.dumps({"model": d["model"], "train": dict(d["train"], seed=config["seed"], device=config["device"]),
-                       "batch_size": d["batch_size"],
-                       "speaker_weight": bnf_cfg()["mt_speaker_weight"] if wc.name == "mtsbnf" else 0.0,
-                       "base_preset": W.preset(config, bnf_cfg()["base_feat"])}, sort_keys=True)
-
-
-def bnf_upstream(wc):
-    return "" if wc.name == "bnf" else bnf_model_dir(wc.corpus, "bnf")
-
-
 rule bnf_phones:
     input:
         # text is written by data_prepare beside utt2spk (not a declared output: corpora without text)
@@ -70,14 +30,16 @@ rule bnf_phones:
     resources:
         mem_mb=500,
         runtime=30,
+    conda:
+        "../environment.yml"
     shell:
-        "{PY} steps/make_phones.py --voice {params.voice} {params.data_root} {params.out} > {log} 2>&1"
+        "$PYSTN_PY $PYSTN_STEPS/make_phones.py --voice {params.voice} {params.data_root} {params.out} > {log} 2>&1"
 
 
 rule bnf_train:
     input:
-        train=lambda wc: bnf_input_dir(wc.corpus, "train", wc.name) + "/feats.scp",
-        val=lambda wc: bnf_input_dir(wc.corpus, "val", wc.name) + "/feats.scp",
+        train=lambda wc: os.path.join(bnf_input_dir(wc.corpus, "train", wc.name), "feats.scp"),
+        val=lambda wc: os.path.join(bnf_input_dir(wc.corpus, "val", wc.name), "feats.scp"),
         phones="results/03_bnf/{corpus}/phones/phones.txt",
         utt2spk="results/01_data/{corpus}/train/utt2spk",
     output:
@@ -100,8 +62,10 @@ rule bnf_train:
         gpu=W.gpu_resources(config),
         mem_mb=3000,
         runtime=240,
+    conda:
+        "../environment.yml"
     shell:
-        "{PY} steps/train_bnf.py --params {params.settings:q} --threads {threads}"
+        "$PYSTN_PY $PYSTN_STEPS/train_bnf.py --params {params.settings:q} --threads {threads}"
         " --upstream {params.upstream} -- {input.train} {input.val} {params.phones} {params.data}"
         " {params.out} > {log} 2>&1"
 
@@ -128,8 +92,10 @@ rule bnf_shard:
         gpu=W.gpu_resources(config),
         mem_mb=2000,
         runtime=60,
+    conda:
+        "../environment.yml"
     shell:
-        "{PY} steps/extract_bnf.py --threads {threads} {params.model} {input.scp}"
+        "$PYSTN_PY $PYSTN_STEPS/extract_bnf.py --threads {threads} {params.model} {input.scp}"
         " {output.ark} {output.scp} > {log} 2>&1"
 
 
@@ -149,5 +115,7 @@ rule bnf_merge:
     resources:
         mem_mb=200,
         runtime=5,
+    conda:
+        "../environment.yml"
     shell:
         "(cat {input.scps} | LC_ALL=C sort > {output.scp}.tmp && mv {output.scp}.tmp {output.scp}) > {log} 2>&1"

@@ -13,80 +13,6 @@ IV_FRONT_ENDS = ("mfcc", "bnf")
 XV_SYSTEMS = [f"xvector_{f}" for f in XV_FRONT_ENDS] + [f"ivector_{f}" for f in IV_FRONT_ENDS]
 
 
-def xv_cfg():
-    return config["xvector"]
-
-
-def xv_env(threads):
-    return f"OMP_NUM_THREADS={threads} MKL_NUM_THREADS={threads} OPENBLAS_NUM_THREADS={threads}"
-
-
-def xv_feats(corpus, split, fe):
-    """The frame features a front end reads (MFCC from 02_feats, bottleneck features from 03_bnf)."""
-    if fe in ("mfcc", "mfcc_aug"):
-        return W.feats_scp(corpus, split, "mfcc")
-    return bnf_scp(corpus, split, fe)
-
-
-def xv_vad(corpus, split):
-    return W.feats_scp(corpus, split, xv_cfg()["vad_feat"])
-
-
-def xv_aug_dir(corpus):
-    return W.stage_dir("04_xvector", "aug", corpus)
-
-
-def xv_front_end(corpus, fe):
-    """front_end.json of an x-vector system: how to compute its input from audio (for embed_wav)."""
-    asr = bnf_asr_corpus()
-    chain = [] if fe in ("mfcc", "mfcc_aug") else [bnf_model_dir(asr, "bnf")] + (
-        [bnf_model_dir(asr, fe)] if fe != "bnf" else [])
-    base = "mfcc" if not chain else bnf_cfg()["base_feat"]
-    return {"base_preset": W.preset(config, base), "vad_preset": W.preset(config, xv_cfg()["vad_feat"]),
-            "bnf_chain": chain, "cmn_window": xv_cfg()["embedding"]["cmn_window"]}
-
-
-def xv_train_inputs(wc):
-    c = wc.corpus
-    ins = {"feats": xv_feats(c, "train", wc.fe), "vad": xv_vad(c, "train"),
-           "utt2spk": W.data_file(c, "train", "utt2spk")}
-    if wc.fe in ("bnf", "sbnf", "mtsbnf"):
-        ins["dnns"] = [f"{d}/final.pt" for d in xv_front_end(c, wc.fe)["bnf_chain"]]
-    if wc.fe == "mfcc_aug":
-        ins["aug"] = f"{xv_aug_dir(c)}/utt2spk"
-    return ins
-
-
-def xv_sources(wc, input):
-    src = f"--source {input.feats} {input.vad} {input.utt2spk}"
-    if wc.fe == "mfcc_aug":
-        aug = xv_aug_dir(wc.corpus)
-        src += f" --source {aug}/mfcc/feats.scp {aug}/vad/feats.scp {aug}/utt2spk"
-    return src
-
-
-def xv_train_params(wc):
-    e = xv_cfg()["embedding"]
-    return json.dumps({"model": e["model"], "train": dict(e["train"], seed=config["seed"], device=config["device"]),
-                       "batch_size": e["batch_size"], "segment": e["segment"],
-                       "front_end": xv_front_end(wc.corpus, wc.fe)}, sort_keys=True)
-
-
-def xv_aug_params(wc):
-    a = xv_cfg()["augment"]
-    presets = {"mfcc": W.preset(config, "mfcc"), "vad": W.preset(config, xv_cfg()["vad_feat"])}
-    return json.dumps(dict(a, seed=config["seed"], presets=presets,
-                           sample_rate=W.preset(config, "mfcc")["sample_rate"]), sort_keys=True)
-
-
-def xv_ivector_params(fe):
-    """i-vector settings; BNF (80-d) keeps every dimension and gets no deltas (paper Sec. 4)."""
-    p = dict(xv_cfg()["ivector"], seed=config["seed"])
-    if fe == "bnf":
-        p.update(n_ceps=None, deltas=False)
-    return p
-
-
 rule xvector_trials:
     input:
         utt2spk="results/01_data/{corpus}/test/utt2spk",
@@ -104,8 +30,10 @@ rule xvector_trials:
     resources:
         mem_mb=500,
         runtime=10,
+    conda:
+        "../environment.yml"
     shell:
-        "{PY} steps/make_trials.py --n-per-class {params.n} --seed {params.seed} {params.data} {output} > {log} 2>&1"
+        "$PYSTN_PY $PYSTN_STEPS/make_trials.py --n-per-class {params.n} --seed {params.seed} {params.data} {output} > {log} 2>&1"
 
 
 rule xvector_augment:
@@ -128,8 +56,10 @@ rule xvector_augment:
     resources:
         mem_mb=3000,
         runtime=120,
+    conda:
+        "../environment.yml"
     shell:
-        "{PY} steps/augment_data.py --params {params.settings:q} --threads {threads}"
+        "$PYSTN_PY $PYSTN_STEPS/augment_data.py --params {params.settings:q} --threads {threads}"
         " {params.data} {params.out} > {log} 2>&1"
 
 
@@ -154,8 +84,10 @@ rule xvector_train:
         gpu=W.gpu_resources(config),
         mem_mb=4000,
         runtime=480,
+    conda:
+        "../environment.yml"
     shell:
-        "{PY} steps/train_xvector.py --params {params.settings:q} --threads {threads} {params.sources}"
+        "$PYSTN_PY $PYSTN_STEPS/train_xvector.py --params {params.settings:q} --threads {threads} {params.sources}"
         " {params.out} > {log} 2>&1"
 
 
@@ -181,8 +113,10 @@ rule xvector_extract:
         gpu=W.gpu_resources(config),
         mem_mb=3000,
         runtime=120,
+    conda:
+        "../environment.yml"
     shell:
-        "{PY} steps/extract_xvector.py --threads {threads} {params.model} {input.feats} {input.vad}"
+        "$PYSTN_PY $PYSTN_STEPS/extract_xvector.py --threads {threads} {params.model} {input.feats} {input.vad}"
         " {output.ark} {output.scp} > {log} 2>&1"
 
 
@@ -207,8 +141,10 @@ rule ivector_train:
     resources:
         mem_mb=4000,
         runtime=240,
+    conda:
+        "../environment.yml"
     shell:
-        "{params.env} {PY} steps/ivector.py train --params {params.settings:q} --threads {threads}"
+        "{params.env} $PYSTN_PY $PYSTN_STEPS/ivector.py train --params {params.settings:q} --threads {threads}"
         " {input.feats} {input.vad} {params.out} > {log} 2>&1"
 
 
@@ -234,8 +170,10 @@ rule ivector_extract:
     resources:
         mem_mb=3000,
         runtime=60,
+    conda:
+        "../environment.yml"
     shell:
-        "{params.env} {PY} steps/ivector.py extract --threads {threads} {params.model} {input.feats}"
+        "{params.env} $PYSTN_PY $PYSTN_STEPS/ivector.py extract --threads {threads} {params.model} {input.feats}"
         " {input.vad} {output.ark} {output.scp} > {log} 2>&1"
 
 
@@ -262,6 +200,8 @@ rule xvector_backend:
     resources:
         mem_mb=2000,
         runtime=30,
+    conda:
+        "../environment.yml"
     shell:
-        "{params.env} {PY} steps/score_xvector.py backend --params {params.settings:q} {input.train}"
+        "{params.env} $PYSTN_PY $PYSTN_STEPS/score_xvector.py backend --params {params.settings:q} {input.train}"
         " {input.utt2spk} {input.test} {input.trials} {params.out} > {log} 2>&1"

@@ -4,17 +4,6 @@
 # stn_train: SpeechTripleNet, its β-VAEVC baseline and the Table 3 C_p sweep
 #   results/05_train/stn/<variant>/{final.pt, config.json, train_log.jsonl, checkpoints/}
 #   variant: stn | beta_vaevc | cp<C_p> (settings: pystn.models.stn_train.variant_config)
-from pystn.models.stn_train import variant_config as stn_variant_config, variant_names as stn_variant_names
-
-
-def stn_feats(split, feat):
-    return W.feats_scp(config["stn"]["corpus"], split, feat)
-
-
-def stn_train_params(wc):
-    cfg = stn_variant_config(config["stn"], wc.variant, config["device"])
-    cfg["train"] = dict(cfg["train"], seed=config["seed"], precision=config["precision"])
-    return json.dumps(cfg, sort_keys=True)
 
 
 rule stn_train:
@@ -39,6 +28,8 @@ rule stn_train:
         gpu=W.gpu_resources(config),
         mem_mb=3000,
         runtime=60,
+    conda:
+        "../environment.yml"
     shell:
-        "{PY} steps/train_stn.py --threads {threads} --config-json '{params.cfg}' "
+        "$PYSTN_PY $PYSTN_STEPS/train_stn.py --threads {threads} --config-json '{params.cfg}' "
         "{params.feats_root} {params.out} > {log} 2>&1"

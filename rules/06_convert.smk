@@ -6,12 +6,6 @@
 #   and results/06_convert/stn/<variant>/conversions.json (written last)
 
 
-def stn_convert_params(wc):
-    return json.dumps({"convert": dict(config["stn"]["convert"], seed=config["seed"]),
-                       "vocoder": config["stn"]["vocoder"],
-                       "mel_preset": W.preset(config, "stn_mel")}, sort_keys=True)
-
-
 rule stn_convert:
     input:
         model="results/05_train/stn/{variant}/final.pt",
@@ -35,6 +29,8 @@ rule stn_convert:
         gpu=0,
         mem_mb=3000,
         runtime=60,
+    conda:
+        "../environment.yml"
     shell:
-        "{PY} steps/convert_stn.py --threads {threads} --config-json '{params.cfg}' "
+        "$PYSTN_PY $PYSTN_STEPS/convert_stn.py --threads {threads} --config-json '{params.cfg}' "
         "{params.model_dir} {params.data_dir} {input.mel} {params.out} > {log} 2>&1"

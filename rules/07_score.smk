@@ -11,13 +11,6 @@ XV_OUTPUTS = [f"{XV_OUT}/{name}" for name in ("metrics.json", "table1.md", "tabl
                                                "fig3.csv", "fig3.png", "det.png")]
 
 
-def xv_run_label():
-    c = config["xvector"]
-    n_train = W.corpus_config(config, XV_CORPUS).get("split", {}).get("train", "?")
-    return (f"this run: {XV_CORPUS} corpus, {n_train} training speakers, "
-            f"x-vector {c['embedding']['train']['steps']} steps, {config['device']}")
-
-
 rule xvector_report:
     input:
         scores=expand("results/04_xvector/{system}/{corpus}/scores", system=config["xvector"]["systems"],
@@ -36,7 +29,7 @@ rule xvector_report:
               "augmented MFCC x-vector as in the paper. Synthetic test speakers read the same sentences "
               "as the training speakers."),
         recogniser=lambda wc, input: os.path.dirname(input.recogniser),
-        out=XV_OUT,
+        out=lambda wc, output: os.path.dirname(output[0]),
     log:
         "results/logs/07_score/xvector/report.log",
     benchmark:
@@ -45,8 +38,10 @@ rule xvector_report:
     resources:
         mem_mb=2000,
         runtime=30,
+    conda:
+        "../environment.yml"
     shell:
-        "{PY} steps/score_xvector.py report {params.systems} --targets {input.targets}"
+        "$PYSTN_PY $PYSTN_STEPS/score_xvector.py report {params.systems} --targets {input.targets}"
         " --run-label {params.label:q} --fig3-note {params.note:q} --recogniser {params.recogniser}"
         " --per-feats {input.per_feats} --per-phones {input.per_phones} {params.out} > {log} 2>&1"
 
@@ -63,37 +58,6 @@ rule xvector:
 # stn_score_variant   Table 1 / 2 measures of one converted variant -> results/07_score/stn/<variant>/
 # stn_score_eer       Table 3 EERs of one C_p sweep model          -> results/07_score/stn/eer/cp<C_p>.json
 # stn_tables          tables, figures, metrics.json, samples.json  -> results/07_score/stn/
-import yaml as _stn_yaml
-
-
-def stn_score_cfg():
-    s = config["stn"]["score"]
-    return {"f0_preset": W.preset(config, "stn_f0"), "energy_preset": W.preset(config, "stn_energy"),
-            "recognizer_dir": s.get("recognizer_dir"), "xvector_dir": s.get("xvector_dir"),
-            "resemblyzer": s.get("resemblyzer", True),
-            "pocketsphinx_per_speaker": s.get("pocketsphinx_per_speaker", 0), "seed": config["seed"]}
-
-
-def stn_score_inputs(wc):
-    s = config["stn"]["score"]
-    extra = {}
-    for key in ("recognizer_dir", "xvector_dir"):
-        if s.get(key):
-            extra[key] = os.path.join(s[key], "final.pt")
-    return extra
-
-
-def stn_targets_yaml():
-    path = config["stn"]["score"]["targets"]
-    with open(os.path.join(workflow.basedir, path) if not os.path.isabs(path) else path) as f:
-        return _stn_yaml.safe_load(f)
-
-
-def stn_this_run():
-    c, t = config["stn"], config["stn"]["train"]
-    return (f"this run: {c['corpus']} corpus, {t['steps']} steps (sweep "
-            f"{c['sweep'].get('overrides', {}).get('train', {}).get('steps', t['steps'])}), "
-            f"device {config['device']}, vocoder {c['vocoder']['kind']}")
 
 
 rule stn_score_variant:
@@ -120,8 +84,10 @@ rule stn_score_variant:
         gpu=0,
         mem_mb=3000,
         runtime=60,
+    conda:
+        "../environment.yml"
     shell:
-        "{PY} steps/score_stn.py --threads {threads} --config-json '{params.cfg}' "
+        "$PYSTN_PY $PYSTN_STEPS/score_stn.py --threads {threads} --config-json '{params.cfg}' "
         "{params.conv} {params.data_dir} {params.out} > {log} 2>&1"
 
 
@@ -146,15 +112,18 @@ rule stn_score_eer:
         gpu=0,
         mem_mb=2000,
         runtime=30,
+    conda:
+        "../environment.yml"
     shell:
-        "{PY} steps/score_stn_eer.py --threads {threads} {params.model_dir} {params.data_dir} "
+        "$PYSTN_PY $PYSTN_STEPS/score_stn_eer.py --threads {threads} {params.model_dir} {params.data_dir} "
         "{input.mel} {output} > {log} 2>&1"
 
 
 STN_OUT = "results/07_score/stn"
-STN_TABLES = [f"{STN_OUT}/{n}" for n in ("metrics.json", "table1.md", "table1.csv", "table2.md", "table2.csv",
-                                          "table3.md", "table3.csv", "emphasis.md", "fig2.png",
-                                          "losses.png", "samples.json")]
+STN_TABLES = [f"{STN_OUT}/{n}" for n in ("metrics.json", "table1.md", "table1.csv", "table3.md", "table3.csv",
+                                          "emphasis.md", "fig2.png", "losses.png", "samples.json")]
+if "beta_vaevc" in config.get("stn", {}).get("variants", []):
+    STN_TABLES += [f"{STN_OUT}/table2.md", f"{STN_OUT}/table2.csv"]
 
 
 rule stn_tables:
@@ -174,6 +143,7 @@ rule stn_tables:
                                    "fig2_utt": config["stn"]["score"].get("fig2_utt"),
                                    "n_samples": config["stn"]["score"].get("n_samples", 3)}, sort_keys=True),
         data_dir=lambda wc, input: os.path.dirname(input.wav_scp),
+        out=lambda wc, output: os.path.dirname(output[0]),
     log:
         "results/logs/07_score/stn/tables.log",
     benchmark:
@@ -183,9 +153,11 @@ rule stn_tables:
         gpu=0,
         mem_mb=2000,
         runtime=30,
+    conda:
+        "../environment.yml"
     shell:
-        "{PY} steps/tabulate_stn.py --config-json '{params.cfg}' results/07_score/stn results/05_train/stn "
-        "results/06_convert/stn {params.data_dir} {STN_OUT} > {log} 2>&1"
+        "$PYSTN_PY $PYSTN_STEPS/tabulate_stn.py --config-json '{params.cfg}' results/07_score/stn results/05_train/stn "
+        "results/06_convert/stn {params.data_dir} {params.out} > {log} 2>&1"
 
 
 TRACK_TARGETS["stn"] = STN_TABLES

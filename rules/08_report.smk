@@ -23,6 +23,8 @@ rule report:
     resources:
         mem_mb=1000,
         runtime=10,
+    conda:
+        "../environment.yml"
     shell:
-        "{PY} {STEPS}/make_report.py --tracks {params.tracks} --corpora {params.corpora}"
+        "$PYSTN_PY $PYSTN_STEPS/make_report.py --tracks {params.tracks} --corpora {params.corpora}"
         " results results/08_report > {log} 2>&1"

@@ -49,3 +49,181 @@ def report_inputs():
             f"available: {sorted(TRACK_TARGETS)}"
         )
     return [path for t in config["tracks"] for path in TRACK_TARGETS[t]] + rules.feats.input
+
+
+# --- 03_bnf ---
+def bnf_cfg():
+    return config["xvector"]["bnf"]
+
+
+def bnf_dnn_cfg(name):
+    return bnf_cfg()["dnn1" if name == "bnf" else "dnn2"]
+
+
+def bnf_input_dir(corpus, split, name):
+    """Where the DNN `name` reads its input: fbank features (first DNN) or the first DNN's BNF."""
+    if name == "bnf":
+        return W.feats_dir(corpus, split, bnf_cfg()["base_feat"])
+    return W.stage_dir("03_bnf", corpus, "bnf", split)
+
+
+def bnf_asr_corpus():
+    """The corpus whose transcripts train the DNNs (xvector.bnf.corpus; default the speaker corpus)."""
+    return bnf_cfg().get("corpus") or config["xvector"]["corpus"]
+
+
+def bnf_model_dir(corpus, name):
+    return W.stage_dir("03_bnf", corpus, name, "model")
+
+
+def bnf_scp(corpus, split, name):
+    return W.stage_dir("03_bnf", corpus, name, split, "feats.scp")
+
+
+def bnf_train_params(wc):
+    d = bnf_dnn_cfg(wc.name)
+    return json.dumps({"model": d["model"], "train": dict(d["train"], seed=config["seed"], device=config["device"]),
+                       "batch_size": d["batch_size"], "warp": d.get("warp", 0.0),
+                       "speaker_weight": bnf_cfg()["mt_speaker_weight"] if wc.name == "mtsbnf" else 0.0,
+                       "base_preset": W.preset(config, bnf_cfg()["base_feat"])}, sort_keys=True)
+
+
+def bnf_upstream(wc):
+    return "" if wc.name == "bnf" else bnf_model_dir(wc.corpus, "bnf")
+
+
+# --- 04_xvector ---
+def xv_cfg():
+    return config["xvector"]
+
+
+def xv_env(threads):
+    return f"OMP_NUM_THREADS={threads} MKL_NUM_THREADS={threads} OPENBLAS_NUM_THREADS={threads}"
+
+
+def xv_feats(corpus, split, fe):
+    """The frame features a front end reads (MFCC from 02_feats, bottleneck features from 03_bnf)."""
+    if fe in ("mfcc", "mfcc_aug"):
+        return W.feats_scp(corpus, split, "mfcc")
+    return bnf_scp(corpus, split, fe)
+
+
+def xv_vad(corpus, split):
+    return W.feats_scp(corpus, split, xv_cfg()["vad_feat"])
+
+
+def xv_aug_dir(corpus):
+    return W.stage_dir("04_xvector", "aug", corpus)
+
+
+def xv_front_end(corpus, fe):
+    """front_end.json of an x-vector system: how to compute its input from audio (for embed_wav)."""
+    asr = bnf_asr_corpus()
+    chain = [] if fe in ("mfcc", "mfcc_aug") else [bnf_model_dir(asr, "bnf")] + (
+        [bnf_model_dir(asr, fe)] if fe != "bnf" else [])
+    base = "mfcc" if not chain else bnf_cfg()["base_feat"]
+    return {"base_preset": W.preset(config, base), "vad_preset": W.preset(config, xv_cfg()["vad_feat"]),
+            "bnf_chain": chain, "cmn_window": xv_cfg()["embedding"]["cmn_window"]}
+
+
+def xv_train_inputs(wc):
+    c = wc.corpus
+    ins = {"feats": xv_feats(c, "train", wc.fe), "vad": xv_vad(c, "train"),
+           "utt2spk": W.data_file(c, "train", "utt2spk")}
+    if wc.fe in ("bnf", "sbnf", "mtsbnf"):
+        ins["dnns"] = [f"{d}/final.pt" for d in xv_front_end(c, wc.fe)["bnf_chain"]]
+    if wc.fe == "mfcc_aug":
+        ins["aug"] = f"{xv_aug_dir(c)}/utt2spk"
+    return ins
+
+
+def xv_sources(wc, input):
+    src = f"--source {input.feats} {input.vad} {input.utt2spk}"
+    if wc.fe == "mfcc_aug":
+        aug = xv_aug_dir(wc.corpus)
+        src += f" --source {aug}/mfcc/feats.scp {aug}/vad/feats.scp {aug}/utt2spk"
+    return src
+
+
+def xv_train_params(wc):
+    e = xv_cfg()["embedding"]
+    return json.dumps({"model": e["model"], "train": dict(e["train"], seed=config["seed"], device=config["device"]),
+                       "batch_size": e["batch_size"], "segment": e["segment"],
+                       "front_end": xv_front_end(wc.corpus, wc.fe)}, sort_keys=True)
+
+
+def xv_aug_params(wc):
+    a = xv_cfg()["augment"]
+    presets = {"mfcc": W.preset(config, "mfcc"), "vad": W.preset(config, xv_cfg()["vad_feat"])}
+    return json.dumps(dict(a, seed=config["seed"], presets=presets,
+                           sample_rate=W.preset(config, "mfcc")["sample_rate"]), sort_keys=True)
+
+
+def xv_ivector_params(fe):
+    """i-vector settings; BNF (80-d) keeps every dimension and gets no deltas (paper Sec. 4)."""
+    p = dict(xv_cfg()["ivector"], seed=config["seed"])
+    if fe == "bnf":
+        p.update(n_ceps=None, deltas=False)
+    return p
+
+
+# --- 05_train ---
+from pystn.models.stn_train import variant_config as stn_variant_config, variant_names as stn_variant_names
+
+
+def stn_feats(split, feat):
+    return W.feats_scp(config["stn"]["corpus"], split, feat)
+
+
+def stn_train_params(wc):
+    cfg = stn_variant_config(config["stn"], wc.variant, config["device"])
+    cfg["train"] = dict(cfg["train"], seed=config["seed"], precision=config["precision"])
+    return json.dumps(cfg, sort_keys=True)
+
+
+# --- 06_convert ---
+def stn_convert_params(wc):
+    return json.dumps({"convert": dict(config["stn"]["convert"], seed=config["seed"]),
+                       "vocoder": config["stn"]["vocoder"],
+                       "mel_preset": W.preset(config, "stn_mel")}, sort_keys=True)
+
+
+# --- 07_score ---
+import yaml as _stn_yaml
+
+
+def xv_run_label():
+    c = config["xvector"]
+    n_train = W.corpus_config(config, XV_CORPUS).get("split", {}).get("train", "?")
+    return (f"this run: {XV_CORPUS} corpus, {n_train} training speakers, "
+            f"x-vector {c['embedding']['train']['steps']} steps, device {config['device']}")
+
+
+def stn_score_cfg():
+    s = config["stn"]["score"]
+    return {"f0_preset": W.preset(config, "stn_f0"), "energy_preset": W.preset(config, "stn_energy"),
+            "recognizer_dir": s.get("recognizer_dir"), "xvector_dir": s.get("xvector_dir"),
+            "resemblyzer": s.get("resemblyzer", True),
+            "pocketsphinx_per_speaker": s.get("pocketsphinx_per_speaker", 0), "seed": config["seed"]}
+
+
+def stn_score_inputs(wc):
+    s = config["stn"]["score"]
+    extra = {}
+    for key in ("recognizer_dir", "xvector_dir"):
+        if s.get(key):
+            extra[key] = os.path.join(s[key], "final.pt")
+    return extra
+
+
+def stn_targets_yaml():
+    path = config["stn"]["score"]["targets"]
+    with open(os.path.join(workflow.basedir, path) if not os.path.isabs(path) else path) as f:
+        return _stn_yaml.safe_load(f)
+
+
+def stn_this_run():
+    c, t = config["stn"], config["stn"]["train"]
+    return (f"this run: {c['corpus']} corpus, {t['steps']} steps (sweep "
+            f"{c['sweep'].get('overrides', {}).get('train', {}).get('steps', t['steps'])}), "
+            f"device {config['device']}, vocoder {c['vocoder']['kind']}")

@@ -7,6 +7,7 @@ torch is imported inside the functions: F0 / energy / WORLD jobs never pay its s
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,6 +23,9 @@ _KALDI_COMMON = {"blackman_coeff", "dither", "energy_floor", "frame_length", "fr
                  "round_to_power_of_two", "snip_edges", "subtract_mean", "use_energy",
                  "vtln_high", "vtln_low", "vtln_warp", "window_type"}
 _KALDI_ONLY = {"fbank": {"use_log_fbank", "use_power"}, "mfcc": {"cepstral_lifter", "num_ceps"}}
+if TYPE_CHECKING:  # torch is imported lazily: energy / f0 jobs never pay for it
+    import torch
+
 # Kaldi's own defaults where torchaudio differs (energy_floor 1.0 in torchaudio, 0 in Kaldi)
 _KALDI_DEFAULTS = {"dither": 0.0, "energy_floor": 0.0}
 

@@ -32,3 +32,13 @@ def write_lines(path, lines, encoding: str = "utf-8") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes("".join(f"{line}\n" for line in lines).encode(encoding))
     return path
+
+
+def load_splits(out) -> dict:
+    """Read and validate the train / val / test data dirs a preparer wrote under ``out``."""
+    from pystn.data import read_data_dir, validate_data_dir
+
+    dirs = {s: read_data_dir(out / s) for s in ("train", "val", "test")}
+    for s, d in dirs.items():
+        validate_data_dir(d, s)
+    return dirs

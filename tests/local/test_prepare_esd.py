@@ -3,9 +3,8 @@ import json
 import pytest
 
 from local.prepare_esd import position_split, prepare_esd
-from pystn.data import read_data_dir, validate_data_dir
 from pystn.io import DataError
-from tests.local.fixtures import write_empty, write_lines, write_tone
+from tests.local.fixtures import load_splits, write_empty, write_lines, write_tone
 
 POSITIONS = (1, 20, 21, 50, 51)  # within each 350 block: eval, eval, test, test, train
 BLOCKS = {"Neutral": 0, "Angry": 1}
@@ -29,13 +28,6 @@ def make_esd(top, speakers=("0011", "0015"), folders=False, encoding="utf-8"):
     return top
 
 
-def load(out):
-    dirs = {s: read_data_dir(out / s) for s in ("train", "val", "test")}
-    for s, d in dirs.items():
-        validate_data_dir(d, s)
-    return dirs
-
-
 def test_position_split_follows_the_corpus_blocks():
     assert [position_split(f"0011_{n:06d}") for n in (1, 20, 21, 50, 51, 350, 351, 370, 371, 401, 1750)] == \
         ["val", "val", "test", "test", "train", "train", "val", "val", "test", "train", "train"]
@@ -44,7 +36,7 @@ def test_position_split_follows_the_corpus_blocks():
 def test_esd_corpus_split_emotions_gender_text(tmp_path):
     make_esd(tmp_path)
     prepare_esd(tmp_path, tmp_path / "out", seed=1, speakers=["0011", "0015"], emotions=["neutral", "angry"])
-    dirs = load(tmp_path / "out")
+    dirs = load_splits(tmp_path / "out")
     assert dirs["val"].utts == ["0011_000001", "0011_000020", "0011_000351", "0011_000370",
                                 "0015_000001", "0015_000020", "0015_000351", "0015_000370"]
     assert dirs["test"].utts == ["0011_000021", "0011_000050", "0011_000371", "0011_000400",
@@ -69,7 +61,7 @@ def test_esd_first_release_folders_speaker_info_and_speaker_split(tmp_path):
         root / "0012" / "Angry" / "evaluation" / "0012_000401.wav")
     prepare_esd(root, tmp_path / "out", seed=1, speakers=["0011", "0012", "0013"], emotions=["Neutral", "Angry"],
                 speaker_info={"0011": "F", "12": "m", "0013": "male"})
-    dirs = load(tmp_path / "out")
+    dirs = load_splits(tmp_path / "out")
     assert "0012_000401" in dirs["val"].utts and "0011_000401" in dirs["train"].utts
     assert dirs["train"].maps["utt2gender"]["0011_000051"] == "f"
     prepare_esd(root, tmp_path / "spk", seed=1, speakers=["0011", "0012", "0013"], emotions=["Neutral", "Angry"],
@@ -77,14 +69,14 @@ def test_esd_first_release_folders_speaker_info_and_speaker_split(tmp_path):
     split = json.loads((tmp_path / "spk" / "speaker_split.json").read_text())
     assert sorted(sum(split.values(), [])) == ["0011", "0012", "0013"]
     test_spk = split["test"][0]
-    assert set(load(tmp_path / "spk")["test"].utt2spk.values()) == {test_spk}
-    assert len(load(tmp_path / "spk")["test"].utts) == 10
+    assert set(load_splits(tmp_path / "spk")["test"].utt2spk.values()) == {test_spk}
+    assert len(load_splits(tmp_path / "spk")["test"].utts) == 10
 
 
 def test_esd_encodings(tmp_path):
     make_esd(tmp_path / "a", speakers=("0011",), encoding="utf-16")  # UTF-16 with BOM is detected
     prepare_esd(tmp_path / "a", tmp_path / "out", seed=1, speakers=["0011"], emotions=["neutral", "angry"])
-    assert load(tmp_path / "out")["train"].maps["text"]["0011_000051"] == "Sentence 051 here."
+    assert load_splits(tmp_path / "out")["train"].maps["text"]["0011_000051"] == "Sentence 051 here."
     root = tmp_path / "b" / "Emotion Speech Dataset"
     make_esd(tmp_path / "b", speakers=("0001",))
     write_lines(root / "0001" / "0001.txt", [f"{u}\t打远一看，它们的确很是美丽。\t中立"
@@ -92,8 +84,8 @@ def test_esd_encodings(tmp_path):
     with pytest.raises(DataError, match=r"0001\.txt.*corpora\.esd\.encoding"):
         prepare_esd(root, tmp_path / "out2", seed=1, speakers=["0001"], emotions=["neutral", "angry"])
     prepare_esd(root, tmp_path / "out3", seed=1, speakers=["0001"], emotions=["neutral", "angry"], encoding="gbk")
-    assert load(tmp_path / "out3")["val"].maps["text"]["0001_000001"] == "打远一看，它们的确很是美丽。"
-    assert load(tmp_path / "out3")["val"].maps["utt2gender"]["0001_000001"] == "f"
+    assert load_splits(tmp_path / "out3")["val"].maps["text"]["0001_000001"] == "打远一看，它们的确很是美丽。"
+    assert load_splits(tmp_path / "out3")["val"].maps["utt2gender"]["0001_000001"] == "f"
 
 
 def test_esd_errors_name_key_and_files(tmp_path):

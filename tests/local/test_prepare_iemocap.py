@@ -3,9 +3,8 @@ import json
 import pytest
 
 from local.prepare_iemocap import prepare_iemocap
-from pystn.data import read_data_dir, validate_data_dir
 from pystn.io import DataError
-from tests.local.fixtures import write_empty, write_lines, write_tone
+from tests.local.fixtures import load_splits, write_empty, write_lines, write_tone
 
 # (turn suffix, label) per dialog; both actors speak in every dialog.
 TURNS = [("F000", "neu"), ("M000", "exc"), ("F001", "xxx"), ("M001", "ang"), ("F002", "sad"), ("M002", "hap")]
@@ -19,7 +18,7 @@ def make_session(root, s, dialogs=("impro01", "script01_1")):
         for k, (turn, label) in enumerate(TURNS):
             utt = f"{dialog}_{turn}"
             labels += [f"[{k + 1.0:.4f} - {k + 1.5:.4f}]\t{utt}\t{label}\t[2.5000, 2.5000, 2.5000]",
-                       f"C-E1:\tNeutral;\t()", ""]
+                       "C-E1:\tNeutral;\t()", ""]
             trans.append(f"{utt} [{k + 1:03d}.0000-{k + 1:03d}.5000]: Line {k} of {dialog}.")
             write_tone(sdir / "sentences" / "wav" / dialog / f"{utt}.wav", 0.1 + 0.02 * k, seed=k)
         trans.append(f"{dialog}_MXX0 [020.0000-021.0000]: Overlap with no audio.")
@@ -33,17 +32,10 @@ def make_corpus(root, sessions=(1, 2, 3)):
     return root
 
 
-def load(out):
-    dirs = {s: read_data_dir(out / s) for s in ("train", "val", "test")}
-    for s, d in dirs.items():
-        validate_data_dir(d, s)
-    return dirs
-
-
 def test_iemocap_ids_labels_gender_text_and_session_split(tmp_path):
     root = make_corpus(tmp_path / "IEMOCAP_full_release")
     prepare_iemocap(root, tmp_path / "out", seed=1, sessions=[1, 2, 3], test_session=3, val_session=1)
-    dirs = load(tmp_path / "out")
+    dirs = load_splits(tmp_path / "out")
     assert sorted(set(dirs["test"].utt2spk.values())) == ["Ses03F", "Ses03M"]
     assert sorted(set(dirs["val"].utt2spk.values())) == ["Ses01F", "Ses01M"]
     train = dirs["train"]
@@ -66,14 +58,14 @@ def test_iemocap_exc_merge_and_scripted_subset(tmp_path):
     root = make_corpus(tmp_path / "IEMOCAP")
     prepare_iemocap(root, tmp_path / "out", seed=1, sessions=[1, 2, 3], test_session=3, val_session=2,
                     subset="all", merge_exc_into_hap=True)
-    emo = load(tmp_path / "out")["train"].maps["utt2emo"]
+    emo = load_splits(tmp_path / "out")["train"].maps["utt2emo"]
     assert emo["Ses01M-Ses01F_impro01_M000"] == "hap"  # exc merged
     assert emo["Ses01M-Ses01F_script01_1_M000"] == "hap"
     assert not any("F001" in u for u in emo)  # xxx dropped
     assert len(emo) == 10
     prepare_iemocap(root, tmp_path / "scripted", seed=1, sessions=[1, 2, 3], test_session=3, val_session=2,
                     subset="scripted", classes=["neu", "hap", "ang", "sad", "exc"])
-    emo = load(tmp_path / "scripted")["train"].maps["utt2emo"]
+    emo = load_splits(tmp_path / "scripted")["train"].maps["utt2emo"]
     assert all("script01_1" in u for u in emo)
     assert emo["Ses01M-Ses01F_script01_1_M000"] == "exc"
 

@@ -3,9 +3,8 @@ import json
 import pytest
 
 from local.prepare_kaldi import prepare_kaldi
-from pystn.data import read_data_dir, validate_data_dir
 from pystn.io import DataError
-from tests.local.fixtures import write_empty, write_lines, write_tone
+from tests.local.fixtures import load_splits, write_empty, write_lines, write_tone
 
 SPEAKERS = ["spkA", "spkB", "spkC", "spkD", "spkE"]
 
@@ -29,17 +28,10 @@ def make_kaldi_dir(d, audio_dir, relative=False, trials=True):
     return d
 
 
-def load(out):
-    dirs = {s: read_data_dir(out / s) for s in ("train", "val", "test")}
-    for s, d in dirs.items():
-        validate_data_dir(d, s)
-    return dirs
-
-
 def test_kaldi_split_maps_durations_and_trials(tmp_path):
     src = make_kaldi_dir(tmp_path / "data", tmp_path / "audio")
     prepare_kaldi(src, tmp_path / "out", seed=4, split={"train": 3, "val": 1, "test": 1})
-    dirs = load(tmp_path / "out")
+    dirs = load_splits(tmp_path / "out")
     split = json.loads((tmp_path / "out" / "speaker_split.json").read_text())
     assert sorted(sum(split.values(), [])) == SPEAKERS
     for name, d in dirs.items():
@@ -60,7 +52,7 @@ def test_kaldi_relative_paths_and_existing_utt2dur(tmp_path):
     write_lines(src / "utt2dur", [f"{s}-u{i} {9.5 + i}" for s in SPEAKERS for i in (1, 2)])
     prepare_kaldi(src, tmp_path / "out", seed=1, wav_base=tmp_path / "audio",
                   split={"train": 0.6, "val": 0.2, "test": 0.2})
-    dirs = load(tmp_path / "out")
+    dirs = load_splits(tmp_path / "out")
     wavs = {**dirs["train"].wavs, **dirs["val"].wavs, **dirs["test"].wavs}
     assert wavs["spkC-u2"] == str(tmp_path / "audio" / "spkC-u2.wav")
     durs = {**dirs["train"].maps["utt2dur"], **dirs["val"].maps["utt2dur"], **dirs["test"].maps["utt2dur"]}
@@ -73,7 +65,7 @@ def test_kaldi_existing_splits_used_as_they_are(tmp_path):
         write_lines(tmp_path / "data" / split / "wav.scp", [f"s{k}-a {tmp_path / 'audio' / f's{k}-a.wav'}"])
         write_lines(tmp_path / "data" / split / "utt2spk", [f"s{k}-a s{k}"])
     prepare_kaldi(tmp_path / "data", tmp_path / "out", seed=1)
-    dirs = load(tmp_path / "out")
+    dirs = load_splits(tmp_path / "out")
     assert [dirs[s].utts for s in ("train", "val", "test")] == [["s0-a"], ["s1-a"], ["s2-a"]]
     assert float(dirs["val"].maps["utt2dur"]["s1-a"]) == pytest.approx(0.15, abs=0.002)
     assert json.loads((tmp_path / "out" / "speaker_split.json").read_text()) == {

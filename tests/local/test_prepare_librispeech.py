@@ -3,9 +3,8 @@ import json
 import pytest
 
 from local.prepare_librispeech import prepare_librispeech
-from pystn.data import read_data_dir, validate_data_dir
 from pystn.io import DataError
-from tests.local.fixtures import write_empty, write_lines, write_tone
+from tests.local.fixtures import load_splits, write_empty, write_lines, write_tone
 
 # subset -> [(speaker, chapter, n_utts)]
 LAYOUT = {"train-clean-100": [("19", "198", 2), ("103", "1240", 2), ("1034", "121119", 1)],
@@ -30,17 +29,10 @@ def make_libri(top):
     return root
 
 
-def load(out):
-    dirs = {s: read_data_dir(out / s) for s in ("train", "val", "test")}
-    for s, d in dirs.items():
-        validate_data_dir(d, s)
-    return dirs
-
-
 def test_librispeech_subset_split_text_gender_durations(tmp_path):
     make_libri(tmp_path)
     prepare_librispeech(tmp_path, tmp_path / "out", seed=1, subsets=SUBSETS)  # finds <top>/LibriSpeech
-    dirs = load(tmp_path / "out")
+    dirs = load_splits(tmp_path / "out")
     assert dirs["train"].utts == ["103-1240-0000", "103-1240-0001", "1034-121119-0000",
                                   "19-198-0000", "19-198-0001"]
     assert dirs["val"].utts == ["84-121123-0000", "84-121123-0001"]
@@ -77,7 +69,7 @@ def test_librispeech_errors(tmp_path):
     with pytest.raises(DataError, match=r"transcripts without audio.*1089-134686\.trans\.txt:1089-134686-0001"):
         prepare_librispeech(root, tmp_path / "out", seed=1, subsets=SUBSETS)
     prepare_librispeech(root, tmp_path / "dropped", seed=1, subsets=SUBSETS, drop_unpaired=True)
-    assert load(tmp_path / "dropped")["test"].utts == ["1089-134686-0000", "1089-134686-0002"]
+    assert load_splits(tmp_path / "dropped")["test"].utts == ["1089-134686-0000", "1089-134686-0002"]
     empty = write_empty(tmp_path / "e.wav")
     empty.rename(root / "test-clean" / "1089" / "134686" / "1089-134686-0001.flac")
     with pytest.raises(DataError, match=r"1089-134686-0001.*empty"):

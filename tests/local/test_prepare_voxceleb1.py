@@ -3,9 +3,8 @@ import json
 import pytest
 
 from local.prepare_voxceleb1 import prepare_voxceleb1
-from pystn.data import read_data_dir, validate_data_dir
 from pystn.io import DataError
-from tests.local.fixtures import write_empty, write_lines, write_tone
+from tests.local.fixtures import load_splits, write_empty, write_lines, write_tone
 
 # speaker -> (gender, set, videos)
 SPEAKERS = {"id10001": ("m", "dev", ["1zcIwhmdeo4"]), "id10002": ("f", "dev", ["C7k7C-PDvAA"]),
@@ -28,17 +27,10 @@ def make_vox(root, split_download=False):
     return root
 
 
-def load(out):
-    dirs = {s: read_data_dir(out / s) for s in ("train", "val", "test")}
-    for s, d in dirs.items():
-        validate_data_dir(d, s)
-    return dirs
-
-
 def test_voxceleb1_ids_sets_gender_and_trials(tmp_path):
     root = make_vox(tmp_path / "vox1")
     prepare_voxceleb1(root, tmp_path / "out", seed=1, val_fraction=0.25)
-    dirs = load(tmp_path / "out")
+    dirs = load_splits(tmp_path / "out")
     test = dirs["test"]
     assert sorted(set(test.utt2spk.values())) == ["id10270", "id10300"]
     assert "id10270-x6uYqmx31kE-00001" in test.utts
@@ -65,7 +57,7 @@ def test_voxceleb1_separate_downloads_and_cleaned_trial_name(tmp_path):
     (root / "veri_test2.txt").rename(root / "List of trial pairs - VoxCeleb1 (cleaned).txt")
     prepare_voxceleb1(root, tmp_path / "out", seed=2, val_fraction=0.25,
                       trials="List of trial pairs - VoxCeleb1 (cleaned).txt")
-    test = load(tmp_path / "out")["test"]
+    test = load_splits(tmp_path / "out")["test"]
     assert len(test.trials) == 3
     assert test.wavs["id10270-5r0dWxy17C8-00001"].endswith("vox1_test_wav/wav/id10270/5r0dWxy17C8/00001.wav")
 
@@ -80,7 +72,7 @@ def test_voxceleb1_errors(tmp_path):
     with pytest.raises(DataError, match=r"veri_test2\.txt:2 id10300/ize_eiCFEg0/00003\.wav"):
         prepare_voxceleb1(root, tmp_path / "out", seed=1, val_fraction=0.25)
     prepare_voxceleb1(root, tmp_path / "dropped", seed=1, val_fraction=0.25, drop_missing_trials=True)
-    assert load(tmp_path / "dropped")["test"].trials == [
+    assert load_splits(tmp_path / "dropped")["test"].trials == [
         ("id10270-x6uYqmx31kE-00001", "id10270-5r0dWxy17C8-00001", "target")]
     write_empty(root / "wav" / "id10300" / "ize_eiCFEg0" / "00003.wav")
     with pytest.raises(DataError, match=r"id10300-ize_eiCFEg0-00003.*empty.*00003\.wav"):

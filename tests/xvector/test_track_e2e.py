@@ -10,7 +10,7 @@ from tests.workflow.conftest import ROOT, copy_recipe, snakemake
 
 TINY = {
     "tracks": ["xvector"],
-    "nj": 2,
+    "nj": 1,  # one shard per split: half the jobs (each job pays the torch import)
     "device": "cpu",
     "data": {"corpora": ["synth"], "allow_piped_wav_scp": False},
     "corpora": {"synth": {"preparer": "synth", "n_speakers": 8, "n_sentences": 4, "emotions": ["neutral", "happy"],
