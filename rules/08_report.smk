@@ -26,5 +26,5 @@ rule report:
     conda:
         "../environment.yml"
     shell:
-        "$PYSTN_PY $PYSTN_STEPS/make_report.py --tracks {params.tracks} --corpora {params.corpora}"
-        " results results/08_report > {log} 2>&1"
+        "$PYSTN_PY $PYSTN_STEPS/make_report.py results results/08_report --tracks {params.tracks}"
+        " --corpora {params.corpora} > {log} 2>&1"
