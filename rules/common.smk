@@ -168,7 +168,7 @@ def xv_ivector_params(fe):
 
 
 # --- 05_train ---
-from pystn.models.stn_train import variant_config as stn_variant_config, variant_names as stn_variant_names
+from pystn.models.stn_variants import variant_config as stn_variant_config, variant_names as stn_variant_names
 
 
 def stn_feats(split, feat):

@@ -9,7 +9,6 @@ Needs root and the slurm-wlm, munge, slurmdbd and mariadb-server binaries.
 """
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -20,12 +19,16 @@ import numpy as np
 import pytest
 import yaml
 
-from scripts.slurm_cluster import (SlurmCluster, missing_requirements, slurm_cluster,
-                                   slurm_conf, slurmdbd_conf)
+from scripts.slurm_cluster import (
+    SlurmCluster,
+    missing_requirements,
+    slurm_cluster,
+    slurm_conf,
+    slurmdbd_conf,
+)
+from tests.workflow.conftest import copy_recipe
 
 ROOT = Path(__file__).resolve().parents[1]
-NOT_COPIED = {"results", ".snakemake", ".git", "tests", "bench", ".pytest_cache",
-              "__pycache__"}
 TINY = {
     "tracks": [],  # only the feats target; later stages are not under test
     "nj": 1,       # one shard per (split, feature): 16 jobs, each a SLURM job
@@ -43,15 +46,7 @@ needs_cluster = pytest.mark.skipif(missing_requirements() is not None,
 
 
 def _copy_workflow(dest: Path) -> Path:
-    dest.mkdir()
-    for item in ROOT.iterdir():
-        if item.name in NOT_COPIED:
-            continue
-        if item.is_dir():
-            shutil.copytree(item, dest / item.name,
-                            ignore=shutil.ignore_patterns("__pycache__", ".snakemake"))
-        else:
-            shutil.copy2(item, dest / item.name)
+    copy_recipe(dest)
     (dest / "tiny.yaml").write_text(yaml.safe_dump(TINY))
     return dest
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-RECIPE_PARTS = ("Snakefile", "config.yaml", "schemas", "rules", "steps", "local", "pystn", "report", "configs",
+RECIPE_PARTS = ("Snakefile", "config.yaml", "environment.yml", "schemas", "rules", "steps", "local", "pystn", "report", "configs",
                 "profiles")
 
 TINY_CORPUS = {"preparer": "synth", "n_speakers": 6, "n_sentences": 2, "emotions": ["neutral", "happy"],
