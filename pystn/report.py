@@ -18,6 +18,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from pystn.io import read_kv, write_text
+from pystn.tables import markdown
 
 STAGE_NAMES = {
     "01_data": "data", "02_feats": "features", "03_bnf": "bottleneck features", "04_xvector": "speaker",
@@ -65,9 +66,7 @@ def md_table(rows: list[dict]) -> str:
     if not rows:
         return "_(empty)_\n"
     cols = list(rows[0])
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join(fmt(r.get(c, "")) for c in cols) + " |" for r in rows]
-    return "\n".join(lines) + "\n"
+    return markdown(cols, [[fmt(r.get(c, "")) for c in cols] for r in rows])
 
 
 def html_table(rows: list[dict]) -> str:

@@ -214,17 +214,3 @@ def table1(summary: dict, paper: dict) -> tuple[list[str], list[list[str]]]:
             cells.append(this if ref is None else f"{this} ({ref:.4f})")
         rows.append(cells)
     return header, rows
-
-
-def markdown(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows]) + "\n"
-
-
-def csv_text(header: list[str], rows: list[list[str]]) -> str:
-    import csv
-    import io
-
-    buf = io.StringIO()
-    csv.writer(buf).writerows([header] + rows)
-    return buf.getvalue()

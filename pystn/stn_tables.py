@@ -11,8 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from pystn.io import read_json, write_json, write_text
-from pystn.stn_score import fmt_cell, csv_text, markdown, table1
+from pystn.io import read_json, write_json
+from pystn.stn_score import fmt_cell, table1
+from pystn.tables import write_table as write_md_csv
 
 TABLE2_ROWS = [("per", "content: project PER of X_s"), ("wer", "content: pocketsphinx WER of X_s"),
                ("cs_xref_resemblyzer", "CS(X_s, X') Resemblyzer"), ("cs_x_resemblyzer", "CS(X_s, X) Resemblyzer"),
@@ -48,8 +49,7 @@ def table3(eers: dict[float, dict], paper: dict) -> tuple[list[str], list[list[s
 
 
 def write_table(out: Path, name: str, title: str, header: list[str], rows: list[list[str]]) -> None:
-    write_text(out / f"{name}.md", f"### {title}\n\n" + markdown(header, rows))
-    write_text(out / f"{name}.csv", csv_text(header, rows))
+    write_md_csv(out, name, header, rows, title=title)
 
 
 def emphasis_table(scores: dict) -> tuple[list[str], list[list[str]]]:

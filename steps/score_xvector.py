@@ -20,7 +20,7 @@ import yaml
 
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as steps/<name>.py
-from pystn import metrics
+from pystn import metrics, tables
 from pystn.backend import Backend, cosine_scores, trial_arrays
 from pystn.batching import load_feats
 from pystn.io import read_kv, write_json, write_text
@@ -81,12 +81,10 @@ def fmt(v) -> str:
 
 
 def write_table(out: Path, stem: str, header: list[str], rows: list[list], notes: list[str]) -> None:
-    md = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    md += ["| " + " | ".join(c if isinstance(c, str) else fmt(c) for c in r) + " |" for r in rows]
-    write_text(out / f"{stem}.md", "\n".join(md + [""] + notes) + "\n")
-    csv = [",".join(header)] + [",".join("" if c is None else (c if isinstance(c, str) else f"{c:.4f}") for c in r)
-                                for r in rows]
-    write_text(out / f"{stem}.csv", "\n".join(csv) + "\n")
+    """Markdown with 2 decimals, CSV with 4; None / non-finite cells are '-' (md) or empty (csv)."""
+    md = [[c if isinstance(c, str) else fmt(c) for c in r] for r in rows]
+    csv = [["" if c is None else (c if isinstance(c, str) else f"{c:.4f}") for c in r] for r in rows]
+    tables.write_table(out, stem, header, md, csv, notes=notes)
 
 
 def relative(ref, v):
@@ -110,7 +108,7 @@ def report(args) -> None:
     eer = {n: m.get(f"eer_{n}") for n in scores}
     paper = targets["table1"]
     rows = [[label, eer.get(sys_) if sys_ else None, paper.get(key)] for label, sys_, key in TABLE1]
-    head = [f"system", f"EER % ({args.run_label})", f"EER % ({targets['label']})"]
+    head = ["system", f"EER % ({args.run_label})", f"EER % ({targets['label']})"]
     write_table(out, "table1", head, rows, [f"Table 1 of the paper. {targets['table1_note']}"])
     f3 = targets["fig3"]
     ref = eer.get("xvector_mfcc_aug")
