@@ -44,7 +44,7 @@ def test_xvector_track_end_to_end(tmp_path, monkeypatch):
                    "xvector_sbnf", "xvector_mtsbnf"):
         assert 0 <= m[f"eer_{system}"] <= 100 and m[f"mindcf01_{system}"] >= 0
     assert m["n_trials"] == 80 and m["n_target_trials"] == 40
-    assert 0 <= m["per_recogniser"] <= 100
+    assert np.isfinite(m["per_recogniser"]) and m["per_recogniser"] >= 0  # insertions can push PER past 100
     table = (out / "table1.md").read_text()
     assert "UBM/i-vector" in table and "3.05" in table and "NIST SRE10" in table
     assert "MT-SBNF" in (out / "fig3.md").read_text()
