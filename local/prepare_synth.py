@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import argparse
 import random
-import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
+from multiprocessing import get_context
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -123,24 +122,23 @@ def ssml(sentence: str, style: dict) -> str:
             f'volume="{style["volume"]}">{sentence}</prosody></speak>')
 
 
-def synthesize(text: str, spk: Speaker, out_wav: Path, sample_rate: int, noise_seed: int) -> None:
-    """Speak ``text`` (SSML) with ``spk`` into ``out_wav`` (16-bit mono) atomically.
+def synthesize(text: str, spk: Speaker, out_wav: Path, sample_rate: int,
+               noise_seed: int) -> list[tuple[str, float, float]]:
+    """Speak ``text`` (SSML) with ``spk`` into ``out_wav`` (16-bit mono) atomically; return its phone
+    segments [(phone, start_s, end_s)] from espeak-ng's phoneme events.
 
     A -60 dBFS deterministic noise floor is added so that silence is not
     digital zero (features, VAD and F0 trackers then see realistic input).
     """
     import soundfile as sf
 
-    cmd = ["espeak-ng", "-m", "-v", f"en-us+{spk.variant}", "-p", str(spk.pitch),
-           "-s", str(spk.rate), "--stdout", text]
+    from pystn.espeak_synth import EspeakSynth
+
     try:
-        raw = subprocess.run(cmd, check=True, capture_output=True).stdout
-    except FileNotFoundError:
-        raise DataError("espeak-ng is not installed: run `make venv system-deps` as root, or "
-                        "`sudo apt-get install espeak-ng`") from None
-    except subprocess.CalledProcessError as exc:
-        raise DataError(f"espeak-ng failed for {out_wav.name}: {exc.stderr.decode(errors='replace')}") from None
-    audio, sr = read_wav_bytes(raw)
+        samples, sr, phones = EspeakSynth().speak(text, f"en-us+{spk.variant}", spk.pitch, spk.rate)
+    except (RuntimeError, ValueError) as exc:
+        raise DataError(f"espeak-ng failed for {out_wav.name}: {exc}") from None
+    audio = samples.astype(np.float32) / 32768.0
     if sr != sample_rate:
         import librosa
 
@@ -149,17 +147,12 @@ def synthesize(text: str, spk: Speaker, out_wav: Path, sample_rate: int, noise_s
     audio = np.clip(audio, -1.0, 1.0).astype(np.float32)
     with atomic_path(out_wav) as tmp:
         sf.write(tmp, audio, sample_rate, subtype="PCM_16", format="WAV")
+    return phones
 
 
-def read_wav_bytes(raw: bytes) -> tuple[np.ndarray, int]:
-    """Decode espeak-ng's --stdout WAV (its header has a streaming length) to float samples."""
-    import io
-    import wave
-
-    with wave.open(io.BytesIO(raw)) as w:
-        sr, n = w.getframerate(), w.getnframes()
-        frames = w.readframes(n if n > 0 else 1 << 31)
-    return np.frombuffer(frames, dtype="<i2").astype(np.float32) / 32768.0, sr
+def format_alignment(phones: list[tuple[str, float, float]]) -> str:
+    """The ``phone_ali`` value of one utterance: ``phone start end`` triples in seconds."""
+    return " ".join(f"{p} {a:.4f} {b:.4f}" for p, a, b in phones)
 
 
 def plan_corpus(seed: int, n_speakers: int, n_sentences: int, emotions: list[str]):
@@ -199,13 +192,16 @@ def prepare_synth(root, out_dir, *, seed: int = 1234, n_speakers: int = 30, n_se
     speakers, sentences, utts = plan_corpus(seed, n_speakers, n_sentences, list(emotions))
     jobs = [(ssml(sent, EMOTION_STYLES[emo]), spk, wav_root / spk.spk_id / f"{utt}.wav", sample_rate,
              seed * 100003 + i) for i, (utt, spk, emo, sent) in enumerate(utts)]
-    with ThreadPoolExecutor(max(1, nj)) as pool:
-        list(pool.map(lambda job: synthesize(*job), jobs))
+    # one fresh process per utterance: the espeak-ng library keeps state between utterances (timing
+    # drifts by a sample), and a fresh one reproduces the command line's audio exactly
+    with get_context("fork").Pool(max(1, nj), maxtasksperchild=1) as pool:
+        alignments = pool.starmap(synthesize, jobs, chunksize=1)
     data = DataDir(
         wavs={utt: str(wav_root / spk.spk_id / f"{utt}.wav") for utt, spk, _, _ in utts},
         utt2spk={utt: spk.spk_id for utt, spk, _, _ in utts},
         maps={"text": {utt: normalise_text(s) for utt, _, _, s in utts},
               "utt2emo": {utt: emo for utt, _, emo, _ in utts},
+              "phone_ali": {utt: format_alignment(ali) for (utt, *_), ali in zip(utts, alignments)},
               "utt2gender": {utt: spk.gender for utt, spk, _, _ in utts}},
     )
     add_durations(data)

@@ -2,7 +2,9 @@
 
 A data dir holds ``wav.scp`` (paths only), ``utt2spk``, ``spk2utt`` and
 ``utt2dur``, and, where the corpus has them, ``text``, ``utt2emo``,
-``utt2gender`` and ``trials``. Utterance ids start with their speaker id and
+``utt2gender``, ``trials`` and ``phone_ali`` (a phone alignment where the
+corpus knows one: ``utt phone start_s end_s phone start_s end_s ...``, see
+:func:`read_alignment`). Utterance ids start with their speaker id and
 every file is sorted in C order. :func:`validate_data_dir` rejects what Kaldi's
 ``utils/validate_data_dir.sh --no-feats`` rejects.
 """
@@ -18,7 +20,7 @@ import numpy as np
 
 from pystn.io import DataError, c_sorted, read_kv, write_json, write_kv, write_text
 
-OPTIONAL_MAPS = ("text", "utt2emo", "utt2gender", "utt2dur", "utt2lang")
+OPTIONAL_MAPS = ("text", "utt2emo", "utt2gender", "utt2dur", "utt2lang", "phone_ali")
 SPLITS = ("train", "val", "test")
 
 
@@ -80,6 +82,20 @@ def read_data_dir(path: str | Path, allow_pipes: bool = False) -> DataDir:
                 raise DataError(f"{path / 'trials'}:{lineno}: expected 'enroll test target|nontarget'")
             trials.append(tuple(parts))
     return DataDir(wavs=wavs, utt2spk=read_kv(path / "utt2spk"), maps=maps, trials=trials)
+
+
+def read_alignment(value: str, where: str = "phone_ali") -> list[tuple[str, float, float]]:
+    """One ``phone_ali`` value -> [(phone, start_s, end_s)]; DataError naming ``where`` when malformed."""
+    tokens = value.split()
+    if len(tokens) % 3:
+        raise DataError(f"{where}: expected 'phone start end' triples, got {len(tokens)} tokens")
+    try:
+        segs = [(tokens[i], float(tokens[i + 1]), float(tokens[i + 2])) for i in range(0, len(tokens), 3)]
+    except ValueError:
+        raise DataError(f"{where}: start/end times must be numbers (seconds)") from None
+    if any(b < a for _, a, b in segs) or any(n[1] < p[2] - 1e-6 for p, n in zip(segs, segs[1:])):
+        raise DataError(f"{where}: segments must be ordered and not overlap")
+    return segs
 
 
 def validate_data_dir(data: DataDir, where: str = "data dir") -> None:

@@ -39,8 +39,12 @@ def split_ipa(ipa: str) -> list[str]:
 
 
 def text_to_phones(text: str, voice: str = "en-us") -> list[str]:
-    """Phones of one transcript via espeak-ng (no cache). Raises DataError if none come out."""
-    out = subprocess.run([espeak_binary(), "-q", "--ipa", "--sep=_", "-v", voice, text],
+    """Phones of one transcript via espeak-ng (no cache). Raises DataError if none come out.
+
+    The text is lower-cased first: upper-case transcripts (LibriSpeech style) make espeak-ng
+    spell short words as letters ("IT" -> aɪ t iː) and read others in their stressed form.
+    """
+    out = subprocess.run([espeak_binary(), "-q", "--ipa", "--sep=_", "-v", voice, text.lower()],
                          capture_output=True, text=True, check=True).stdout
     phones = split_ipa(out)
     if not phones and text.strip():

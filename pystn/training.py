@@ -10,7 +10,11 @@ A model plugs in with two callables:
 
 Randomness inside a step (dropout, reparameterisation, Gumbel noise) is seeded
 with ``seed + step``, so resuming from ``checkpoints/step_<N>.pt`` gives the
-same weights as never stopping (on the same device).
+same weights as never stopping (on the same device). A checkpoint is resumed
+only by the same run: each one records a digest of the settings, the model
+config and ``TrainConfig.inputs`` (a fingerprint of the input files, see
+:func:`files_fingerprint`); when a rule re-runs because its inputs or settings
+changed, stale checkpoints are discarded instead of being trained on.
 
 Writes into ``out_dir``: ``config.json`` (resolved settings),
 ``train_log.jsonl`` (one JSON line per logging step), ``checkpoints/step_<N>.pt``
@@ -19,8 +23,10 @@ and ``final.pt``; all through temporary names.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import sys
 import re
 import time
 from dataclasses import asdict, dataclass, field
@@ -53,6 +59,7 @@ class TrainConfig:
     device: str = "auto"
     precision: str = "fp32"  # fp32 | amp (CUDA only)
     extra: dict = field(default_factory=dict)  # model-specific settings recorded in config.json
+    inputs: str = ""  # fingerprint of the input files (files_fingerprint), set by the training step
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
@@ -63,6 +70,13 @@ class TrainConfig:
         if "betas" in known:
             known["betas"] = tuple(known["betas"])
         return cls(**known)
+
+
+def train_config(settings: dict, input_paths) -> TrainConfig:
+    """The ``train:`` block of a step's params, tied to its input files (see :func:`files_fingerprint`)."""
+    cfg = TrainConfig.from_dict(settings)
+    cfg.inputs = files_fingerprint(input_paths)
+    return cfg
 
 
 def make_optimizer(params, cfg: TrainConfig) -> torch.optim.Optimizer:
@@ -85,6 +99,26 @@ def lr_factor(step: int, cfg: TrainConfig) -> float:
     return 1.0
 
 
+def files_fingerprint(paths) -> str:
+    """Digest of the paths, sizes and mtimes of the input files (directories walked recursively).
+
+    Snakemake decides reruns from the same mtimes, so a retrained input changes the fingerprint.
+    """
+    h = hashlib.sha1()
+    for root in map(Path, paths):
+        files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
+        for f in files:
+            st = f.stat()
+            h.update(f"{f}\t{st.st_size}\t{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
+def run_digest(cfg: TrainConfig, model_config: dict | None) -> str:
+    """What makes two runs the same run: every setting, the model config and the input fingerprint."""
+    blob = json.dumps({"train": asdict(cfg), "model": model_config or {}}, sort_keys=True, default=str)
+    return hashlib.sha1(blob.encode()).hexdigest()
+
+
 def checkpoint_paths(out_dir: Path) -> list[tuple[int, Path]]:
     """Existing ``checkpoints/step_<N>.pt`` sorted by N."""
     found = []
@@ -95,10 +129,10 @@ def checkpoint_paths(out_dir: Path) -> list[tuple[int, Path]]:
     return sorted(found)
 
 
-def save_checkpoint(out_dir: Path, step: int, model, optimizer, scaler, keep: int) -> Path:
+def save_checkpoint(out_dir: Path, step: int, model, optimizer, scaler, keep: int, digest: str = "") -> Path:
     path = out_dir / "checkpoints" / f"step_{step}.pt"
     state = {"step": step, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-             "scaler": scaler.state_dict()}
+             "scaler": scaler.state_dict(), "run_digest": digest}
     with atomic_path(path) as tmp:
         torch.save(state, tmp)
     for _, old in checkpoint_paths(out_dir)[:-keep]:
@@ -106,13 +140,22 @@ def save_checkpoint(out_dir: Path, step: int, model, optimizer, scaler, keep: in
     return path
 
 
-def resume(out_dir: Path, model, optimizer, scaler, device) -> int:
-    """Load the newest checkpoint if any; return the number of steps already done."""
+def resume(out_dir: Path, model, optimizer, scaler, device, digest: str = "") -> int:
+    """Load the newest checkpoint of this run (same ``digest``) if any; return the steps already done.
+
+    Checkpoints of another run (changed settings or inputs) are deleted, with a message.
+    """
     ckpts = checkpoint_paths(out_dir)
     if not ckpts:
         return 0
     step, path = ckpts[-1]
     state = torch.load(path, map_location=device, weights_only=True)
+    if state.get("run_digest", "") != digest:
+        print(f"{out_dir}: checkpoints are from a run with other settings or inputs; training afresh",
+              file=sys.stderr)
+        for _, old in ckpts:
+            old.unlink(missing_ok=True)
+        return 0
     model.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
     scaler.load_state_dict(state["scaler"])
@@ -156,7 +199,8 @@ def train(model: torch.nn.Module, batch_fn: Callable[[int], Any],
     scaler = grad_scaler(amp)
     write_json(out_dir / "config.json", {"train": asdict(cfg), "model": model_config or {},
                                          "device": str(device), "amp": amp})
-    done = resume(out_dir, model, optimizer, scaler, device)
+    digest = run_digest(cfg, model_config)
+    done = resume(out_dir, model, optimizer, scaler, device, digest)
     log_path = out_dir / "train_log.jsonl"
     truncate_log(log_path, done)
     bar = tqdm(total=cfg.steps, initial=done, desc=f"train {out_dir.name}", disable=not progress,
@@ -174,7 +218,7 @@ def train(model: torch.nn.Module, batch_fn: Callable[[int], Any],
                                   "elapsed_s": round(time.time() - started, 3), **terms})
             bar.set_postfix(loss=f"{terms['loss']:.3g}")
         if (step + 1) % cfg.ckpt_every == 0 and step + 1 < cfg.steps:
-            save_checkpoint(out_dir, step + 1, model, optimizer, scaler, cfg.keep_checkpoints)
+            save_checkpoint(out_dir, step + 1, model, optimizer, scaler, cfg.keep_checkpoints, digest)
         bar.update(1)
     bar.close()
     save_final(out_dir / "final.pt", model, model_config, cfg.steps)

@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as steps/<na
 from pystn.batching import load_feats
 from pystn.io import read_kv, write_json, write_text
 from pystn.models.bnf import train_bnf
-from pystn.training import TrainConfig
+from pystn.training import train_config
 
 
 def main(argv=None) -> int:
@@ -41,7 +41,7 @@ def main(argv=None) -> int:
     utt2spk = read_kv(Path(args.train_data) / "utt2spk")
     out = Path(args.out_dir)
     train_bnf(load_feats(args.train_scp), phones["train"], utt2spk, inventory, p["model"],
-              TrainConfig.from_dict(p["train"]), out, speaker_weight=float(p.get("speaker_weight", 0.0)),
+              train_config(p["train"], [args.train_scp, args.val_scp, args.phones_dir, args.train_data]), out, speaker_weight=float(p.get("speaker_weight", 0.0)),
               batch_size=int(p.get("batch_size", 16)), val=(load_feats(args.val_scp), phones["val"]),
               warp=float(p.get("warp", 0.0)))
     write_text(out / "phones.txt", "\n".join(inventory) + "\n")

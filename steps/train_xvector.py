@@ -18,7 +18,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as steps/<name>.py
 from pystn.io import DataError, read_kv, write_json
 from pystn.models.xvector import load_front_end, train_xvector
-from pystn.training import TrainConfig
+from pystn.training import train_config
 
 
 def main(argv=None) -> int:
@@ -40,7 +40,7 @@ def main(argv=None) -> int:
         feats.update(part)
         utt2spk.update(read_kv(spk_path))
     out = Path(args.out_dir)
-    train_xvector(feats, utt2spk, p["model"], TrainConfig.from_dict(p["train"]), out,
+    train_xvector(feats, utt2spk, p["model"], train_config(p["train"], [path for source in args.source for path in source]), out,
                   batch_size=int(p["batch_size"]), seg_range=tuple(p["segment"]))
     write_json(out / "front_end.json", p["front_end"])
     return 0

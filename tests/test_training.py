@@ -1,12 +1,14 @@
 """The shared training loop: resume gives the same weights, logs, schedules, device choice."""
 
 import json
+import os
 
 import pytest
 import torch
 
 from pystn.device import resolve_device, use_amp
-from pystn.training import TrainConfig, checkpoint_paths, load_model, lr_factor, read_train_log, train
+from pystn.training import (TrainConfig, checkpoint_paths, files_fingerprint, load_model, lr_factor, read_train_log,
+                            train)
 
 
 def build(cfg):
@@ -26,9 +28,23 @@ def loss_fn(model, batch, step):
     return mse, {"mse": mse.item()}
 
 
-def run(out, steps, **kw):
+def run(out, steps, batches=batch_fn, **kw):
     cfg = TrainConfig(steps=steps, lr=1e-2, log_every=5, ckpt_every=10, device="cpu", **kw)
-    return train(build({"dim": 4}), batch_fn, loss_fn, out, cfg, model_config={"dim": 4}, progress=False)
+    return train(build({"dim": 4}), batches, loss_fn, out, cfg, model_config={"dim": 4}, progress=False)
+
+
+class Killed(Exception):
+    pass
+
+
+def recording_batches(seen: list, kill_at: int | None = None):
+    """batch_fn that records the steps it serves and 'kills' the run at ``kill_at``."""
+    def batches(step):
+        if step == kill_at:
+            raise Killed
+        seen.append(step)
+        return batch_fn(step)
+    return batches
 
 
 def test_training_learns_and_writes_contract_files(tmp_path):
@@ -42,15 +58,41 @@ def test_training_learns_and_writes_contract_files(tmp_path):
 
 def test_resume_matches_uninterrupted_run(tmp_path):
     full = run(tmp_path / "full", 40)
-    run(tmp_path / "cut", 25)  # "killed" after step 25: newest checkpoint is step 20
-    (tmp_path / "cut" / "final.pt").unlink()
+    with pytest.raises(Killed):
+        run(tmp_path / "cut", 40, recording_batches([], kill_at=25))  # newest checkpoint: step 20
+    assert not (tmp_path / "cut" / "final.pt").exists()
     with open(tmp_path / "cut" / "train_log.jsonl", "a") as f:
         f.write('{"step": 2')  # a line cut short by the kill
-    resumed = run(tmp_path / "cut", 40)
+    served = []
+    resumed = run(tmp_path / "cut", 40, recording_batches(served))
+    assert served == list(range(20, 40))
     for a, b in zip(full.state_dict().values(), resumed.state_dict().values()):
         assert torch.equal(a, b)
     steps = [r["step"] for r in read_train_log(tmp_path / "cut")]
     assert steps == sorted(set(steps)) and steps[-1] == 40
+
+
+def test_changed_inputs_or_settings_train_afresh(tmp_path, capsys):
+    with pytest.raises(Killed):
+        run(tmp_path / "a", 40, recording_batches([], kill_at=25), inputs="fingerprint-1")
+    served = []
+    run(tmp_path / "a", 40, recording_batches(served), inputs="fingerprint-2")  # an input file changed
+    assert served == list(range(40)) and "training afresh" in capsys.readouterr().err
+    with pytest.raises(Killed):
+        run(tmp_path / "b", 40, recording_batches([], kill_at=25))
+    served = []
+    run(tmp_path / "b", 40, recording_batches(served), warmup_steps=5)  # a setting changed
+    assert served == list(range(40))
+
+
+def test_files_fingerprint_follows_content_and_mtime(tmp_path):
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "feats.scp").write_text("a x.ark:1\n")
+    (tmp_path / "text").write_text("a b\n")
+    before = files_fingerprint([tmp_path / "d", tmp_path / "text"])
+    assert files_fingerprint([tmp_path / "d", tmp_path / "text"]) == before
+    os.utime(tmp_path / "d" / "feats.scp", ns=(1, 1))
+    assert files_fingerprint([tmp_path / "d", tmp_path / "text"]) != before
 
 
 def test_load_model_roundtrip_and_missing_file(tmp_path):

@@ -24,7 +24,7 @@ from pystn.losses import stn_loss
 from pystn.models.stn import build_stn
 from pystn.prosody import joint_target
 from pystn.models.stn_variants import variant_config, variant_names  # noqa: F401  (re-exported)
-from pystn.training import TrainConfig, train
+from pystn.training import train, train_config
 
 
 def load_training_data(mel_scp: str, f0_scp: str | None, energy_scp: str | None, min_frames: int
@@ -94,10 +94,10 @@ def train_stn(mel_scp: str, f0_scp: str | None, energy_scp: str | None, out_dir:
     seg_min, seg_max, spk_frames, chunk}, 'train': TrainConfig dict}. β-VAEVC
     (``model.prosody: false``) needs no f0 / energy.
     """
-    tcfg = TrainConfig.from_dict(cfg["train"])
+    prosody = cfg["model"].get("prosody", True)
+    tcfg = train_config(cfg["train"], [mel_scp] + ([f0_scp, energy_scp] if prosody else []))
     tcfg.extra = {"loss": cfg["loss"], "data": cfg["data"]}  # recorded in config.json
     d = cfg["data"]
-    prosody = cfg["model"].get("prosody", True)
     data = load_training_data(mel_scp, f0_scp if prosody else None, energy_scp if prosody else None,
                               min_frames=max(d["seg_min"], 16))
     batch_fn = make_batch_fn(data, d["batch_size"], d["seg_min"], d["seg_max"], d["spk_frames"],

@@ -8,7 +8,8 @@ import pytest
 import soundfile as sf
 
 from local.prepare_synth import prepare_synth
-from pystn.data import read_data_dir, validate_data_dir
+from pystn.data import read_alignment, read_data_dir, validate_data_dir
+from pystn.phonemes import phones_of_text
 from pystn.io import DataError
 
 SMALL = dict(n_speakers=5, n_sentences=3, emotions=["neutral", "happy", "sad", "angry"],
@@ -49,12 +50,52 @@ def test_data_dirs_are_valid_and_parallel(corpus):
     assert all(v.isupper() for v in train.maps["text"].values())
 
 
+def test_phone_alignment_matches_transcript_and_audio(corpus):
+    data = read_data_dir(corpus / "a" / "train")
+    for utt in data.utts[:6]:
+        segs = read_alignment(data.maps["phone_ali"][utt], utt)
+        # espeak-ng's phoneme events name the phones that the transcript's lower-cased text gives
+        assert [p for p, _, _ in segs] == phones_of_text(data.maps["text"][utt])
+        assert 0 < segs[0][1] and segs[-1][2] <= float(data.maps["utt2dur"][utt]) + 0.01
+        audio, sr = sf.read(data.wavs[utt])
+        # the speech lies inside the aligned span: outside it only the -60 dBFS floor and pauses
+        inside = audio[int(segs[0][1] * sr): int(segs[-1][2] * sr)]
+        assert np.sqrt(np.mean(inside ** 2)) > 10 * np.sqrt(np.mean(audio[: int(segs[0][1] * sr)] ** 2))
+
+
+def speak_once(*args):
+    from pystn.espeak_synth import EspeakSynth
+
+    return EspeakSynth().speak(*args)
+
+
+def test_library_audio_equals_command_line_audio():
+    import subprocess
+    from multiprocessing import get_context
+
+    text = '<speak><prosody pitch="+25%" rate="115%">Two blue fish swam in the tank.</prosody></speak>'
+    for voice, pitch, rate in (("en-us+f3", 60, 160), ("en-us+m2", 30, 140)):
+        with get_context("fork").Pool(1) as pool:  # a fresh library, as the preparer uses it
+            lib, sr, _ = pool.apply(speak_once, (text, voice, pitch, rate))
+        raw = subprocess.run(["espeak-ng", "-m", "-v", voice, "-p", str(pitch), "-s", str(rate), "--stdout", text],
+                             capture_output=True, check=True).stdout
+        cli = np.frombuffer(raw[44:], dtype="<i2")  # past the 44-byte streaming WAV header
+        assert sr == 22050 and np.array_equal(lib, cli)
+
+
+def test_bad_alignment_is_named():
+    with pytest.raises(DataError, match="spk1_u1: expected 'phone start end' triples"):
+        read_alignment("a 0.1 0.2 b 0.3", "spk1_u1")
+    with pytest.raises(DataError, match="ordered"):
+        read_alignment("a 0.1 0.3 b 0.2 0.4", "spk1_u1")
+
+
 def test_same_seed_is_byte_identical_and_other_seed_differs(corpus, tmp_path):
     prepare_synth(None, tmp_path / "a", seed=7, **SMALL)
     # paths inside wav.scp differ by root: compare with the root stripped
     assert digest_tree(tmp_path / "a" / "wavs") == digest_tree(corpus / "a" / "wavs")
     for split in ("train", "val", "test"):
-        for name in ("utt2spk", "text", "utt2emo", "utt2dur", "spk2utt"):
+        for name in ("utt2spk", "text", "utt2emo", "utt2dur", "spk2utt", "phone_ali"):
             assert (tmp_path / "a" / split / name).read_bytes() == (corpus / "a" / split / name).read_bytes()
     prepare_synth(None, tmp_path / "b", seed=8, **SMALL)
     a = json.loads((corpus / "a" / "speakers.json").read_text())

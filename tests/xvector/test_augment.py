@@ -113,6 +113,11 @@ def test_phones_of_text_and_inventory(tmp_path):
         P.encode(["zz"], inv, "utt7")
 
 
+def test_upper_case_transcripts_are_read_as_words_not_letters():
+    # espeak-ng spells upper-case "IT" as letters (aɪ t iː); the audio of the sentence says ɪ t
+    assert P.phones_of_text("IT SNOWED") == P.phones_of_text("it snowed") == ["ɪ", "t", "s", "n", "oʊ", "d"]
+
+
 def test_trials_are_balanced_deterministic_and_valid():
     utt2spk = {f"s{s}_u{u}": f"s{s}" for s in range(4) for u in range(5)}
     trials = make_trials(utt2spk, 30, seed=3)
