@@ -72,10 +72,12 @@ class TrainConfig:
         return cls(**known)
 
 
-def train_config(settings: dict, input_paths) -> TrainConfig:
-    """The ``train:`` block of a step's params, tied to its input files (see :func:`files_fingerprint`)."""
+def train_config(settings: dict, input_paths, extra: dict | None = None) -> TrainConfig:
+    """The ``train:`` block of a step's params, tied to its input files (see :func:`files_fingerprint`)
+    and to the step's other settings (``extra``: batch size, loss weights, ...; part of the run digest)."""
     cfg = TrainConfig.from_dict(settings)
     cfg.inputs = files_fingerprint(input_paths)
+    cfg.extra = dict(extra or {})
     return cfg
 
 

@@ -3,8 +3,8 @@
 #   bnf_train     one bottleneck DNN (bnf | sbnf | mtsbnf)      -> results/03_bnf/<corpus>/<name>/model/
 #   bnf_shard     its bottleneck outputs on one input shard     -> results/03_bnf/<corpus>/<name>/<split>/feats.<n>.*
 #   bnf_merge     the shard scps                                -> results/03_bnf/<corpus>/<name>/<split>/feats.scp
-# bnf is the first DNN (fbank input, also the project's phone recogniser); sbnf and
-# mtsbnf are stacked DNNs on bnf (mtsbnf adds the speaker task). The DNNs train on the
+# bnf is the first DNN (fbank input); sbnf and mtsbnf are stacked DNNs on bnf (mtsbnf adds
+# the speaker task). Each is a phone recogniser; xvector.bnf.recogniser names the project's. The DNNs train on the
 # transcribed corpus xvector.bnf.corpus (default: the speaker corpus) and extract for any corpus.
 
 BNF_NAMES = ("bnf", "sbnf", "mtsbnf")

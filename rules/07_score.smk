@@ -4,7 +4,8 @@
 
 # --- track: xvector ---
 # Tables (Table 1, Fig. 3), DET curves and metrics.json of the speaker track, plus the
-# PER of the project's phone recogniser (the first BNF DNN) on the unseen test speakers.
+# PER of the project's phone recogniser (xvector.bnf.recogniser: the stacked DNN by default) on the
+# unseen test speakers.
 XV_CORPUS = config["xvector"]["corpus"]
 XV_OUT = "results/07_score/xvector"
 XV_OUTPUTS = [f"{XV_OUT}/{name}" for name in ("metrics.json", "table1.md", "table1.csv", "fig3.md",
@@ -16,7 +17,7 @@ rule xvector_report:
         scores=expand("results/04_xvector/{system}/{corpus}/scores", system=config["xvector"]["systems"],
                       corpus=XV_CORPUS),
         targets="configs/targets/xvector.yaml",
-        recogniser=f"{bnf_model_dir(bnf_asr_corpus(), 'bnf')}/final.pt",
+        recogniser=f"{bnf_model_dir(bnf_asr_corpus(), config['xvector']['bnf'].get('recogniser', 'bnf'))}/final.pt",
         per_feats=W.feats_scp(bnf_asr_corpus(), "test", config["xvector"]["bnf"]["base_feat"]),
         per_phones=f"results/03_bnf/{bnf_asr_corpus()}/phones/test/text",
     output:

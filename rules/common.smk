@@ -84,6 +84,7 @@ def bnf_train_params(wc):
     d = bnf_dnn_cfg(wc.name)
     return json.dumps({"model": d["model"], "train": dict(d["train"], seed=config["seed"], device=config["device"]),
                        "batch_size": d["batch_size"], "warp": d.get("warp", 0.0),
+                       "targets": bnf_cfg().get("targets", "auto"), "smooth_frames": bnf_cfg().get("smooth_frames", 1),
                        "speaker_weight": bnf_cfg()["mt_speaker_weight"] if wc.name == "mtsbnf" else 0.0,
                        "base_preset": W.preset(config, bnf_cfg()["base_feat"])}, sort_keys=True)
 

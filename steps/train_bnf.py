@@ -7,7 +7,10 @@ usage: train_bnf.py --params JSON [--upstream DIR ...] [--threads N]
   --upstream lists the DNN training dirs whose BNF these features are (stacked DNNs).
   params: {"model": {...BottleneckDNN kwargs}, "train": {...TrainConfig}, "batch_size": B,
            "speaker_weight": w, "warp": VTLN-like filterbank warp range (0 = off),
-           "base_preset": {...feature preset of the first DNN's input}}
+           "base_preset": {...feature preset of the first DNN's input},
+           "targets": "auto" (frame targets where <phones_dir>/train/ali exists, else CTC) | "ctc" | "frames",
+           "smooth_frames": posterior smoothing (output frames) when decoding a frame-trained DNN}
+  Writes front_end.json: {base_preset, bnf_chain, targets ("ctc" | "frames"), decode_smooth}.
 """
 
 import argparse
@@ -20,9 +23,21 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as steps/<name>.py
 from pystn.batching import load_feats
-from pystn.io import read_kv, write_json, write_text
+from pystn.data import read_alignment
+from pystn.io import DataError, read_kv, write_json, write_text
 from pystn.models.bnf import train_bnf
 from pystn.training import train_config
+
+
+def load_alignments(path: Path, targets: str) -> dict | None:
+    """utt -> [(phone, start_s, end_s)] when frame targets are wanted and exist; None for CTC."""
+    if targets not in ("auto", "ctc", "frames"):
+        raise DataError(f"xvector.bnf.targets must be auto | ctc | frames, got '{targets}'")
+    if targets == "ctc" or (targets == "auto" and not path.is_file()):
+        return None
+    if not path.is_file():
+        raise DataError(f"{path} missing: targets 'frames' needs a corpus with a phone alignment (phone_ali)")
+    return {u: read_alignment(v, f"{path}: {u}") for u, v in read_kv(path).items()}
 
 
 def main(argv=None) -> int:
@@ -39,13 +54,20 @@ def main(argv=None) -> int:
     phones = {s: {u: v.split() for u, v in read_kv(Path(args.phones_dir) / s / "text").items()}
               for s in ("train", "val")}
     utt2spk = read_kv(Path(args.train_data) / "utt2spk")
+    alignments = load_alignments(Path(args.phones_dir) / "train" / "ali", p.get("targets", "auto"))
+    smooth = int(p.get("smooth_frames", 1)) if alignments is not None else 1
     out = Path(args.out_dir)
     train_bnf(load_feats(args.train_scp), phones["train"], utt2spk, inventory, p["model"],
-              train_config(p["train"], [args.train_scp, args.val_scp, args.phones_dir, args.train_data]), out, speaker_weight=float(p.get("speaker_weight", 0.0)),
+              train_config(p["train"], [args.train_scp, args.val_scp, args.phones_dir, args.train_data],
+                           extra={k: v for k, v in p.items() if k != "train"}), out, speaker_weight=float(p.get("speaker_weight", 0.0)),
               batch_size=int(p.get("batch_size", 16)), val=(load_feats(args.val_scp), phones["val"]),
-              warp=float(p.get("warp", 0.0)))
+              warp=float(p.get("warp", 0.0)), alignments=alignments,
+              frame_geometry=(p["base_preset"]["frame_shift_ms"] / 1000, p["base_preset"]["frame_length_ms"] / 1000),
+              smooth=smooth)
     write_text(out / "phones.txt", "\n".join(inventory) + "\n")
-    write_json(out / "front_end.json", {"base_preset": p["base_preset"], "bnf_chain": args.upstream})
+    write_json(out / "front_end.json", {"base_preset": p["base_preset"], "bnf_chain": args.upstream,
+                                        "targets": "ctc" if alignments is None else "frames",
+                                        "decode_smooth": smooth})
     return 0
 
 

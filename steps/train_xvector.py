@@ -40,7 +40,8 @@ def main(argv=None) -> int:
         feats.update(part)
         utt2spk.update(read_kv(spk_path))
     out = Path(args.out_dir)
-    train_xvector(feats, utt2spk, p["model"], train_config(p["train"], [path for source in args.source for path in source]), out,
+    train_xvector(feats, utt2spk, p["model"], train_config(p["train"], [path for source in args.source for path in source],
+                               extra={k: v for k, v in p.items() if k != "train"}), out,
                   batch_size=int(p["batch_size"]), seg_range=tuple(p["segment"]))
     write_json(out / "front_end.json", p["front_end"])
     return 0

@@ -5,12 +5,16 @@ layers (ReLU, an 80-unit linear bottleneck) maps spliced filterbanks to
 senone posteriors; a second DNN with 6 hidden layers (80-unit bottleneck)
 maps the first DNN's bottleneck features (with a context window) to senones,
 optionally also to speakers (multi-task, the auxiliary task). Here the
-targets are phones trained with CTC (we have transcripts, not alignments):
+targets are phones: frame-level cross-entropy where the corpus has a phone
+alignment (the synthetic corpus does: espeak-ng reports it), CTC where it has
+transcripts only:
 
-    L = CTC(phones | log_softmax(W_p h_T)) + lambda_spk * CE(speaker | W_s h_T)
+    L = CE(phone_t | W_p h_t)  or  CTC(phones | log_softmax(W_p h))  (+ lambda_spk * CE(speaker | W_s h_t))
 
-where h_T is the last hidden layer and the speaker term is averaged over
-frames (lambda_spk = 0 for the single-task DNNs).
+where h_t is the last hidden layer at frame t, frames outside every phone
+take class 0 (silence, which is the CTC blank), and the speaker term is
+averaged over frames (lambda_spk = 0 for the single-task DNNs). Both decode
+the same way: best class per frame, repeats merged, class 0 dropped.
 """
 
 from __future__ import annotations
@@ -109,14 +113,15 @@ class BottleneckDNN(nn.Module):
         return bnf, flat
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> dict:
-        """x [B, T, in_dim], lengths [B] -> {'lengths' [B], 'bnf' [B,T',bn_dim], 'phone_logits' [B,T',P],
-        'speaker_logits' [B,T',S] or None}, with T' = ceil(T / subsample) (CTC frame rate)."""
+        """x [B, T, in_dim], lengths [B] -> {'lengths' [B], 'subsample', 'bnf' [B,T',bn_dim],
+        'phone_logits' [B,T',P], 'speaker_logits' [B,T',S] or None}, T' = ceil(T / subsample) (output rate)."""
         h = self.spliced(x, lengths)
         if self.subsample > 1:
             h, lengths = h[:, :: self.subsample], (lengths + self.subsample - 1) // self.subsample
         mask = torch.arange(h.shape[1], device=h.device)[None, :] < lengths[:, None]
         bnf, last = self.run_layers(h[mask])
-        out = {"lengths": lengths, "bnf": scatter(bnf, mask), "phone_logits": scatter(self.phone_head(last), mask)}
+        out = {"lengths": lengths, "subsample": self.subsample, "bnf": scatter(bnf, mask),
+               "phone_logits": scatter(self.phone_head(last), mask)}
         out["speaker_logits"] = scatter(self.speaker_head(last), mask) if self.speaker_head is not None else None
         return out
 
@@ -136,18 +141,42 @@ def scatter(flat: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return out
 
 
-def bnf_loss(out: dict, phones: torch.Tensor, phone_lengths: torch.Tensor,
-             speakers: torch.Tensor | None = None, speaker_weight: float = 0.0) -> tuple[torch.Tensor, dict]:
-    """CTC over phones (+ speaker_weight * frame-averaged speaker CE); see the module equation.
+def frame_targets(segments, n_frames: int, inventory: list[str], shift_s: float, length_s: float,
+                  where: str = "") -> np.ndarray:
+    """Phone class of each feature frame [n_frames] from [(phone, start_s, end_s)]: the phone whose
+    segment holds the frame centre (t * shift + length / 2), 0 (silence) where none does."""
+    from pystn.phonemes import encode
 
-    out: the model's forward dict (its 'lengths' are at the CTC frame rate);
-    phones: [B, L] padded indices (blank = 0 never appears), phone_lengths [B], speakers [B].
+    centres = np.arange(n_frames) * shift_s + length_s / 2
+    labels = np.zeros(n_frames, dtype=np.int64)
+    ids = encode([p for p, _, _ in segments], inventory, where)
+    for idx, (_, start, end) in zip(ids, segments):
+        labels[(centres >= start) & (centres < end)] = idx
+    return labels
+
+
+def bnf_loss(out: dict, targets: torch.Tensor, target_lengths: torch.Tensor,
+             speakers: torch.Tensor | None = None, speaker_weight: float = 0.0,
+             frames: bool = False) -> tuple[torch.Tensor, dict]:
+    """Phone loss (+ speaker_weight * frame-averaged speaker CE); see the module equation.
+
+    out: the model's forward dict (its 'lengths' are at the output frame rate).
+    CTC (``frames`` False): targets [B, L] padded phone indices (blank 0 never appears), target_lengths [B].
+    Frames (``frames`` True): targets [B, T] class per input frame (-1 past the end), subsampled here
+    to the output rate. speakers: [B].
     """
-    lengths = out["lengths"]  # at the CTC frame rate
-    log_probs = out["phone_logits"].log_softmax(-1).transpose(0, 1)  # [T', B, P]
-    ctc = F.ctc_loss(log_probs, phones, lengths, phone_lengths, blank=0, reduction="mean", zero_infinity=True)
-    terms = {"ctc": ctc.detach()}
-    loss = ctc
+    lengths = out["lengths"]  # at the output frame rate
+    if frames:
+        logits = out["phone_logits"]
+        labels = targets[:, :: out["subsample"]][:, : logits.shape[1]]
+        phone = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-1)
+        terms = {"frame_ce": phone.detach()}
+    else:
+        log_probs = out["phone_logits"].log_softmax(-1).transpose(0, 1)  # [T', B, P]
+        phone = F.ctc_loss(log_probs, targets, lengths, target_lengths, blank=0, reduction="mean",
+                           zero_infinity=True)
+        terms = {"ctc": phone.detach()}
+    loss = phone
     if speaker_weight and out["speaker_logits"] is not None:
         mask = torch.arange(out["speaker_logits"].shape[1])[None, :].to(lengths.device) < lengths[:, None]
         logits = out["speaker_logits"][mask]
@@ -158,9 +187,17 @@ def bnf_loss(out: dict, phones: torch.Tensor, phone_lengths: torch.Tensor,
     return loss, terms
 
 
-def greedy_ctc(logits: torch.Tensor, length: int | None = None) -> list[int]:
-    """Best-path CTC decode of one utterance: logits [T, P] -> indices (repeats merged, blanks 0 dropped)."""
-    best = logits[:length].argmax(-1).tolist()
+def greedy_decode(logits: torch.Tensor, length: int | None = None, smooth: int = 1) -> list[int]:
+    """Best-path decode of one utterance: logits [T, P] -> indices (repeats merged, class 0 dropped).
+
+    ``smooth`` > 1 first averages the posteriors over that many frames: a frame classifier's
+    one-frame flickers become insertions otherwise. CTC outputs are spikes: decode them with 1.
+    """
+    logits = logits[:length]
+    if smooth > 1:
+        post = logits.softmax(-1).T[None]  # [1, P, T]
+        logits = F.avg_pool1d(post, smooth, 1, smooth // 2, count_include_pad=False)[0, :, : logits.shape[0]].T
+    best = logits.argmax(-1).tolist()
     out, prev = [], 0
     for b in best:
         if b != prev and b != 0:
@@ -193,8 +230,9 @@ def freq_warp(mat: np.ndarray, alpha: float) -> np.ndarray:
 
 
 def make_batch_fn(feats: dict, targets: dict, speakers: dict, batch_size: int, seed: int, warp: float = 0.0):
-    """batch_fn(step) -> (x [B,T,D], lengths, phones [B,L], phone_lengths, speakers [B]); pure in (seed, step).
+    """batch_fn(step) -> (x [B,T,D], lengths, targets [B,L], target_lengths, speakers [B]); pure in (seed, step).
 
+    ``targets``: utt -> phone indices (CTC) or class per frame (frame targets; padded with -1).
     ``warp`` > 0 applies :func:`freq_warp` with alpha ~ U[1 - warp, 1 + warp] per utterance.
     """
     keys = sorted(targets)
@@ -206,41 +244,49 @@ def make_batch_fn(feats: dict, targets: dict, speakers: dict, batch_size: int, s
         if warp:
             mats = [freq_warp(m, a) for m, a in zip(mats, rng.uniform(1 - warp, 1 + warp, len(mats)))]
         x, lengths = pad_batch(mats)
-        ph, ph_len = pad_batch([np.asarray(targets[k], dtype=np.float32) for k in chosen])
+        ph, ph_len = pad_batch([np.asarray(targets[k], dtype=np.float32) for k in chosen], pad_value=-1)
         spk = torch.tensor([speakers[k] for k in chosen], dtype=torch.long)
         return x, lengths, ph.long(), ph_len, spk
     return batch_fn
 
 
-def decode_batch(model: "BottleneckDNN", mats: list) -> list[list[int]]:
-    """Greedy CTC decode of feature matrices [T_i, D] (one forward pass per utterance)."""
+def decode_batch(model: "BottleneckDNN", mats: list, smooth: int = 1) -> list[list[int]]:
+    """Greedy decode (:func:`greedy_decode`) of feature matrices [T_i, D] (one forward pass per utterance)."""
     out = []
     with torch.no_grad():
         for m in mats:
             x = torch.from_numpy(np.asarray(m, dtype=np.float32))[None]
             logits = model(x, torch.tensor([len(m)]))["phone_logits"][0]
-            out.append(greedy_ctc(logits))
+            out.append(greedy_decode(logits, smooth=smooth))
     return out
 
 
 def train_bnf(feats: dict, phone_seqs: dict, utt2spk: dict, inventory: list[str], model_cfg: dict,
               train_cfg, out_dir, speaker_weight: float = 0.0, batch_size: int = 16,
-              val: tuple[dict, dict] | None = None, warp: float = 0.0) -> "BottleneckDNN":
+              val: tuple[dict, dict] | None = None, warp: float = 0.0, alignments: dict | None = None,
+              frame_geometry: tuple[float, float] = (0.010, 0.025), smooth: int = 1) -> "BottleneckDNN":
     """Train a BottleneckDNN on (feats utt -> [T, D], phones utt -> tokens) with the pystn loop.
 
+    ``alignments`` (utt -> [(phone, start_s, end_s)]) switch the phone loss from CTC to frame
+    cross-entropy; ``frame_geometry`` = (shift, length) of the feature frames in seconds;
+    ``smooth``: the posterior smoothing of the validation decode (:func:`greedy_decode`).
     ``val`` = (feats, phone_seqs) of held-out utterances: their PER is logged as ``val_per``.
     """
     from pystn.metrics import error_rate
     from pystn.phonemes import encode
     from pystn.training import train
 
-    keys = sorted(set(feats) & set(phone_seqs))
+    keys = sorted(set(feats) & set(phone_seqs) & (set(alignments) if alignments is not None else set(feats)))
     if not keys:
-        raise DataError("no utterance has both features and a transcript")
-    targets = {k: encode(phone_seqs[k], inventory, k) for k in keys}
+        raise DataError("no utterance has features, a transcript and (for frame targets) an alignment")
+    if alignments is None:
+        targets = {k: encode(phone_seqs[k], inventory, k) for k in keys}
+    else:
+        targets = {k: frame_targets(alignments[k], len(feats[k]), inventory, *frame_geometry, k) for k in keys}
     spk_index = label_index({k: utt2spk[k] for k in keys})
     n_spk = len(spk_index) if speaker_weight else 0
     cfg = dict(model_cfg, in_dim=next(iter(feats.values())).shape[1], n_phones=len(inventory), n_speakers=n_spk)
+    torch.manual_seed(train_cfg.seed)  # the initial weights too are reproducible
     model = BottleneckDNN(**cfg)
     model.set_input_stats(*input_stats({k: feats[k] for k in keys}, model.cmn))
     batch_fn = make_batch_fn(feats, targets, {k: spk_index[utt2spk[k]] for k in keys}, batch_size,
@@ -248,14 +294,14 @@ def train_bnf(feats: dict, phone_seqs: dict, utt2spk: dict, inventory: list[str]
 
     def loss_fn(m, batch, step):
         x, lengths, ph, ph_len, spk = batch
-        return bnf_loss(m(x, lengths), ph, ph_len, spk, speaker_weight)
+        return bnf_loss(m(x, lengths), ph, ph_len, spk, speaker_weight, frames=alignments is not None)
 
     val_fn = None
     if val is not None:
         vkeys = sorted(set(val[0]) & set(val[1]))
 
         def val_fn(m, step):
-            hyps = decode_batch(m, [val[0][k] for k in vkeys])
+            hyps = decode_batch(m, [val[0][k] for k in vkeys], smooth)
             return {"per": error_rate([val[1][k] for k in vkeys], [[inventory[i] for i in h] for h in hyps])}
     return train(model, batch_fn, loss_fn, out_dir, train_cfg, model_config=cfg, val_fn=val_fn)
 

@@ -95,8 +95,8 @@ def train_stn(mel_scp: str, f0_scp: str | None, energy_scp: str | None, out_dir:
     (``model.prosody: false``) needs no f0 / energy.
     """
     prosody = cfg["model"].get("prosody", True)
-    tcfg = train_config(cfg["train"], [mel_scp] + ([f0_scp, energy_scp] if prosody else []))
-    tcfg.extra = {"loss": cfg["loss"], "data": cfg["data"]}  # recorded in config.json
+    tcfg = train_config(cfg["train"], [mel_scp] + ([f0_scp, energy_scp] if prosody else []),
+                        extra={"loss": cfg["loss"], "data": cfg["data"]})
     d = cfg["data"]
     data = load_training_data(mel_scp, f0_scp if prosody else None, energy_scp if prosody else None,
                               min_frames=max(d["seg_min"], 16))

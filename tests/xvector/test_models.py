@@ -51,43 +51,80 @@ def test_cmn_removes_utterance_offsets():
     assert torch.allclose(net.bottleneck(x), net.bottleneck(x + 5.0), atol=1e-5)
 
 
-def test_greedy_ctc_merges_repeats_and_drops_blanks():
+def test_greedy_decode_merges_repeats_drops_blanks_and_smooths_flickers():
     seq = [0, 3, 3, 0, 3, 2, 2, 0, 0, 1]
     logits = torch.nn.functional.one_hot(torch.tensor(seq), 4).float()
-    assert M.greedy_ctc(logits) == [3, 3, 2, 1]
-    assert M.greedy_ctc(logits, length=4) == [3]
+    assert M.greedy_decode(logits) == [3, 3, 2, 1]
+    assert M.greedy_decode(logits, length=4) == [3]
+    # a frame classifier's one-frame flicker (the lone 1) is an insertion unless smoothed
+    frames = [2, 2, 2, 1, 2, 2, 2, 0, 0, 0, 3, 3, 3, 3]
+    logits = 5 * torch.nn.functional.one_hot(torch.tensor(frames), 4).float()
+    assert M.greedy_decode(logits) == [2, 1, 2, 3]
+    assert M.greedy_decode(logits, smooth=3) == [2, 3]
 
 
 def toy_phone_data(n_utts=24, seed=0):
-    """Each phone p is a 5-d Gaussian around a distinct centre, 4-8 frames long; blanks are silence."""
+    """Each phone p is a 5-d Gaussian around a distinct centre, 4-8 frames long; blanks are silence.
+
+    Also returns the alignment (phone, start_s, end_s) for 10 ms frames of 10 ms length."""
     rng = np.random.default_rng(seed)
     centres = rng.normal(0, 2.0, (5, 5))
-    feats, phones, spk = {}, {}, {}
+    feats, phones, spk, ali = {}, {}, {}, {}
     for u in range(n_utts):
         seq = list(rng.integers(1, 5, 6))
         frames = [rng.normal(0, 0.3, (3, 5))]
-        for p in seq:
-            frames.append(centres[p] + rng.normal(0, 0.3, (int(rng.integers(4, 9)), 5)))
-            frames.append(rng.normal(0, 0.3, (2, 5)))
         key = f"s{u % 3}_u{u:02d}"
+        ali[key] = []
+        for p in seq:
+            start = sum(len(f) for f in frames)
+            frames.append(centres[p] + rng.normal(0, 0.3, (int(rng.integers(4, 9)), 5)))
+            ali[key].append((f"p{p}", start * 0.01, (start + len(frames[-1])) * 0.01))
+            frames.append(rng.normal(0, 0.3, (2, 5)))
         feats[key] = np.concatenate(frames).astype(np.float32)
         phones[key] = [f"p{p}" for p in seq]
         spk[key] = f"s{u % 3}"
-    return feats, phones, spk
+    return feats, phones, spk, ali
+
+
+def test_frame_targets_label_frame_centres():
+    segs = [("a", 0.05, 0.10), ("b", 0.10, 0.20)]
+    # 25 ms frames every 10 ms: centres 12.5, 22.5, ... ms
+    labels = M.frame_targets(segs, 22, ["<blk>", "a", "b"], 0.010, 0.025)
+    assert labels.tolist() == [0] * 4 + [1] * 5 + [2] * 10 + [0] * 3
+    with pytest.raises(Exception, match="u1: phone 'c'"):
+        M.frame_targets([("c", 0.0, 0.1)], 5, ["<blk>", "a"], 0.01, 0.025, "u1")
+
+
+def test_frame_loss_ignores_padding_and_subsamples():
+    torch.manual_seed(0)
+    net = M.BottleneckDNN(5, n_phones=3, hidden=16, n_hidden=2, bn_dim=4, context=1, subsample=2)
+    x, lengths = torch.randn(2, 10, 5), torch.tensor([10, 6])
+    targets = torch.tensor([[1] * 10, [2] * 6 + [-1] * 4])
+    out = net(x, lengths)
+    loss, terms = M.bnf_loss(out, targets, lengths, frames=True)
+    logp = out["phone_logits"].log_softmax(-1)
+    expected = -torch.cat([logp[0, :5, 1], logp[1, :3, 2]]).mean()  # output frames 0,2,4,.. of real input
+    assert set(terms) == {"frame_ce"} and torch.allclose(loss, expected, atol=1e-6)
 
 
 def test_train_bnf_learns_toy_phones(tmp_path):
     torch.set_num_threads(1)
-    feats, phones, spk = toy_phone_data()
+    feats, phones, spk, ali = toy_phone_data()
     inventory = ["<blk>"] + [f"p{i}" for i in range(1, 5)]
-    cfg = TrainConfig(steps=150, lr=3e-3, log_every=50, ckpt_every=1000, device="cpu")
-    model = M.train_bnf(feats, phones, spk, inventory, dict(hidden=48, n_hidden=3, bn_dim=8, context=2),
-                        cfg, tmp_path / "dnn", batch_size=8, val=(feats, phones))
-    hyps = M.decode_batch(model, [feats[k] for k in sorted(feats)])
     from pystn.metrics import error_rate
-    per = error_rate([phones[k] for k in sorted(feats)], [[inventory[i] for i in h] for h in hyps])
-    assert per < 0.15
-    assert (tmp_path / "dnn" / "final.pt").is_file()
+    from pystn.training import read_train_log
+
+    for name, alignments in (("ctc", None), ("frames", ali)):
+        smooth = 1 if alignments is None else 3
+        cfg = TrainConfig(steps=150, lr=3e-3, log_every=50, ckpt_every=1000, device="cpu")
+        model = M.train_bnf(feats, phones, spk, inventory, dict(hidden=48, n_hidden=3, bn_dim=8, context=2),
+                            cfg, tmp_path / name, batch_size=8, val=(feats, phones), alignments=alignments,
+                            frame_geometry=(0.01, 0.01), smooth=smooth)
+        hyps = M.decode_batch(model, [feats[k] for k in sorted(feats)], smooth)
+        per = error_rate([phones[k] for k in sorted(feats)], [[inventory[i] for i in h] for h in hyps])
+        assert per < 0.15, name
+        assert (tmp_path / name / "final.pt").is_file()
+        assert ("frame_ce" in read_train_log(tmp_path / name)[-1]) == (alignments is not None)
 
 
 def test_xvector_shapes_gradients_and_embedding_is_prenonlinearity():

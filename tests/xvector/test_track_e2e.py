@@ -56,9 +56,11 @@ def test_xvector_track_end_to_end(tmp_path, monkeypatch):
     from pystn.recognizer import PhoneRecognizer, phones_of_text
 
     wav = next((work / "results" / "01_data" / "synth" / "wavs").rglob("*.wav"))
-    rec = PhoneRecognizer.load("results/03_bnf/synth/bnf/model")
-    assert rec.feature_preset["kind"] == "fbank"
-    assert all(p in rec.inventory for p in rec.recognize_wav(wav))
+    for dnn in ("bnf", "sbnf"):  # the stacked DNN recognises through its chain (fbank -> BNF -> phones)
+        rec = PhoneRecognizer.load(f"results/03_bnf/synth/{dnn}/model")
+        assert rec.feature_preset["kind"] == "fbank" and len(rec.chain) == (dnn == "sbnf")
+        assert rec.front_end["targets"] == "frames" and rec.front_end["decode_smooth"] == 3
+        assert all(p in rec.inventory for p in rec.recognize_wav(wav))
     assert phones_of_text("HELLO") == ["h", "ə", "l", "oʊ"]
     for system in ("xvector_mfcc", "xvector_sbnf"):
         ext = XvectorExtractor.load(f"results/04_xvector/{system}/synth/model")
