@@ -10,7 +10,10 @@ no centring (reflect padding of (n_fft - hop) / 2 each side).
   ``models.py``) with the same module names, so the official ``generator``
   checkpoints (``{'generator': state_dict}``, weight-normalised ``weight_g`` /
   ``weight_v`` pairs) load into it; weight norm is folded into plain weights on load.
-* :func:`make_vocoder`: the ``vocoder:`` config block -> a callable ``mel [T, M] -> wav [N]``.
+* :func:`world_vocode`: a source-filter vocoder: the mel (pseudo-inverted) as WORLD's spectral
+  envelope, excited at a given F0 contour (the STN decoder's F0 head, or the analysed F0).
+  It needs no harmonics in the mel, which a CPU-sized decoder does not resolve.
+* :func:`make_vocoder`: the ``vocoder:`` config block -> a callable ``(mel [T, M], f0 [T] Hz | None) -> wav [N]``.
 * :func:`world_pitch_edit`: WORLD analysis / resynthesis of a waveform with its F0 scaled on
   chosen frames (the signal-processing counterpart of a pitch edit, a reference for X_f).
 """
@@ -61,6 +64,38 @@ def griffin_lim(log_mel: np.ndarray, preset: dict, n_iter: int = 32, seed: int =
     wav = AF.griffinlim(mag, torch.hann_window(win), n_fft, hop, win, power=1.0, n_iter=n_iter,
                         momentum=0.99, length=(mag.shape[1] - 1) * hop, rand_init=True)
     return np.pad(wav.numpy(), (0, hop)).astype(np.float32)  # centred frames: T frames <-> T * hop samples
+
+
+def world_aperiodicity(f0_hz: np.ndarray, n_bins: int, sr: int) -> np.ndarray:
+    """WORLD band aperiodicity [T, n_bins]: 1 on unvoiced frames; on voiced frames a floor of
+    0.01 rising with the square of frequency (breathier highs, as in natural voiced speech)."""
+    freq = np.linspace(0.0, 1.0, n_bins)[None, :]
+    voiced = np.minimum(1.0, 0.01 + freq ** 2)
+    return np.where(np.asarray(f0_hz)[:, None] > 0, voiced, 1.0)
+
+
+def world_vocode(log_mel: np.ndarray, f0_hz: np.ndarray, preset: dict) -> np.ndarray:
+    """Waveform [T * hop] float32 from a log-mel [T, M] (envelope) and an F0 contour [T] in Hz (0 = unvoiced).
+
+    The power spectrum of :func:`mel_to_magnitude` is WORLD's spectral envelope (fft size =
+    ``n_fft``, frame period = hop), :func:`world_aperiodicity` the aperiodicity; the output
+    is scaled so that its mel energy equals the input's.
+    """
+    import pyworld
+
+    from pystn.features.spectral import mel as mel_of
+
+    sr, hop = int(preset["sample_rate"]), int(preset["hop_length"])
+    f0 = np.ascontiguousarray(np.asarray(f0_hz, dtype=np.float64).reshape(-1))
+    if len(f0) != len(log_mel):
+        raise ValueError(f"F0 has {len(f0)} frames, the mel {len(log_mel)}")
+    sp = np.ascontiguousarray(np.maximum(mel_to_magnitude(log_mel, preset).T ** 2, 1e-12))
+    ap = np.ascontiguousarray(world_aperiodicity(f0, sp.shape[1], sr))
+    wav = pyworld.synthesize(f0, sp, ap, sr, 1000.0 * hop / sr)
+    wav = np.pad(wav, (0, max(0, len(f0) * hop - len(wav))))[: len(f0) * hop].astype(np.float32)
+    target = np.exp(2 * np.asarray(log_mel, dtype=np.float64)).sum()
+    got = np.exp(2 * mel_of(wav, sr, preset).astype(np.float64)).sum()
+    return (wav * np.sqrt(target / max(got, 1e-20))).astype(np.float32)
 
 
 def _padding(kernel: int, dilation: int = 1) -> int:
@@ -141,19 +176,27 @@ def load_hifigan(checkpoint: str | Path, params: dict | None = None, device: str
 
 
 def make_vocoder(cfg: dict, preset: dict):
-    """``cfg`` {'kind': 'griffin_lim' | 'hifigan', 'n_iter', 'checkpoint', 'params'} -> mel [T, M] -> wav [N]."""
+    """``cfg`` {'kind': 'griffin_lim' | 'hifigan' | 'world', 'n_iter', 'checkpoint', 'params'} ->
+    ``vocode(mel [T, M], f0 [T] Hz or None) -> wav [N]``; only 'world' uses (and needs) the F0."""
     kind = cfg.get("kind", "griffin_lim")
     if kind == "griffin_lim":
-        return lambda mel: griffin_lim(mel, preset, n_iter=int(cfg.get("n_iter", 32)))
+        return lambda mel, f0=None: griffin_lim(mel, preset, n_iter=int(cfg.get("n_iter", 32)))
+    if kind == "world":
+        def vocode_world(mel: np.ndarray, f0: np.ndarray | None = None) -> np.ndarray:
+            if f0 is None:
+                raise ValueError("the world vocoder needs an F0 contour: train the STN with model.f0_head: true")
+            return world_vocode(mel, f0, preset)
+
+        return vocode_world
     if kind == "hifigan":
         gen = load_hifigan(cfg.get("checkpoint"), cfg.get("params"))
 
         @torch.no_grad()
-        def vocode(mel: np.ndarray) -> np.ndarray:
+        def vocode(mel: np.ndarray, f0: np.ndarray | None = None) -> np.ndarray:
             return gen(torch.from_numpy(np.asarray(mel, dtype=np.float32)).T[None])[0, 0].numpy()
 
         return vocode
-    raise ValueError(f"unknown vocoder kind '{kind}' (griffin_lim | hifigan)")
+    raise ValueError(f"unknown vocoder kind '{kind}' (griffin_lim | hifigan | world)")
 
 
 def world_pitch_edit(wav: np.ndarray, sr: int, world_preset: dict, factor: np.ndarray | float) -> np.ndarray:

@@ -11,6 +11,7 @@ rule stn_train:
         mel=lambda wc: stn_feats("train", "stn_mel"),
         f0=lambda wc: stn_feats("train", "stn_f0"),
         energy=lambda wc: stn_feats("train", "stn_energy"),
+        utt2spk=lambda wc: W.data_file(config["stn"]["corpus"], "train", "utt2spk"),
     output:
         model="results/05_train/stn/{variant}/final.pt",
     wildcard_constraints:
@@ -32,4 +33,4 @@ rule stn_train:
         "../environment.yml"
     shell:
         "$PYSTN_PY $PYSTN_STEPS/train_stn.py --threads {threads} --config-json '{params.cfg}' "
-        "{params.feats_root} {params.out} > {log} 2>&1"
+        "--utt2spk {input.utt2spk} {params.feats_root} {params.out} > {log} 2>&1"

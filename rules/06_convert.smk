@@ -10,6 +10,7 @@ rule stn_convert:
     input:
         model="results/05_train/stn/{variant}/final.pt",
         mel=lambda wc: stn_feats("test", "stn_mel"),
+        f0=lambda wc: stn_feats("test", "stn_f0"),
         utt2spk=lambda wc: W.data_file(config["stn"]["corpus"], "test", "utt2spk"),
     output:
         manifest="results/06_convert/stn/{variant}/conversions.json",
@@ -33,4 +34,4 @@ rule stn_convert:
         "../environment.yml"
     shell:
         "$PYSTN_PY $PYSTN_STEPS/convert_stn.py --threads {threads} --config-json '{params.cfg}' "
-        "{params.model_dir} {params.data_dir} {input.mel} {params.out} > {log} 2>&1"
+        "--f0-scp {input.f0} {params.model_dir} {params.data_dir} {input.mel} {params.out} > {log} 2>&1"

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Stage 06: SpeechTripleNet / β-VAEVC editing of the test split (paper §4.4).
 
-usage: convert_stn.py --config-json JSON [--threads N] <model-dir> <data-dir> <mel-scp> <out-dir>
+usage: convert_stn.py --config-json JSON [--threads N] [--f0-scp SCP] <model-dir> <data-dir> <mel-scp> <out-dir>
 
 JSON: {'convert': {conditions, per_speaker, seed, pitch_shift, energy_shift, ...},
 'vocoder': {kind, n_iter, checkpoint, params}, 'mel_preset': the stn_mel preset}.
@@ -23,12 +23,14 @@ def main(argv=None) -> int:
     ap.add_argument("--config-json", required=True)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--no-progress", action="store_true")
+    ap.add_argument("--f0-scp", help="analysed log-F0 of the test split (stn_f0): copy-synthesis excitation")
     ap.add_argument("model_dir")
     ap.add_argument("data_dir")
     ap.add_argument("mel_scp")
     ap.add_argument("out_dir")
     args = ap.parse_args(argv)
 
+    import numpy as np
     import torch
 
     from pystn.batching import load_feats
@@ -45,10 +47,14 @@ def main(argv=None) -> int:
     utt2spk = read_kv(Path(args.data_dir) / "utt2spk")
     utts = choose_utts(utt2spk, int(conv["per_speaker"]), int(conv["seed"]))
     mels = load_feats(args.mel_scp, utts, min_frames=16)
+    source_f0 = None
+    if args.f0_scp:  # stored as log-F0 with unvoiced = 0
+        source_f0 = {u: np.where(f > 0, np.exp(f), 0.0).reshape(-1)[: len(mels[u])]
+                     for u, f in load_feats(args.f0_scp, list(mels)).items()}
     vocoder = make_vocoder(cfg["vocoder"], preset)
     started = time.time()
     done = convert_all(model, mels, utt2spk, args.out_dir, conv, vocoder, int(preset["sample_rate"]),
-                       progress=not args.no_progress)
+                       progress=not args.no_progress, source_f0=source_f0)
     seconds = sum(len(m) for m in mels.values()) * int(preset["hop_length"]) / int(preset["sample_rate"])
     write_json(Path(args.out_dir) / "conversions.json",
                {"conditions": done, "utterances": sorted(mels), "audio_seconds_per_condition": seconds,

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Stage 05: train SpeechTripleNet (or its β-VAEVC / C_p-sweep variants) on a train split.
 
-usage: train_stn.py --config-json JSON [--threads N] <feats-root> <out-dir>
+usage: train_stn.py --config-json JSON [--threads N] [--utt2spk FILE] <feats-root> <out-dir>
 
 <feats-root> holds stn_mel/feats.scp, stn_f0/feats.scp, stn_energy/feats.scp of
 the train split (results/02_feats/<corpus>/train). The JSON is the resolved
@@ -22,6 +22,7 @@ def main(argv=None) -> int:
     ap.add_argument("--config-json", required=True)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--no-progress", action="store_true")
+    ap.add_argument("--utt2spk", help="training utt2spk (speaker-encoder input from other utterances)")
     ap.add_argument("feats_root")
     ap.add_argument("out_dir")
     args = ap.parse_args(argv)
@@ -34,7 +35,7 @@ def main(argv=None) -> int:
     root = Path(args.feats_root)
     train_stn(str(root / "stn_mel/feats.scp"), str(root / "stn_f0/feats.scp"),
               str(root / "stn_energy/feats.scp"), args.out_dir, json.loads(args.config_json),
-              progress=not args.no_progress)
+              progress=not args.no_progress, utt2spk_path=args.utt2spk)
     return 0
 
 

@@ -11,6 +11,11 @@ Shapes: B batch, T frames, M mel bins (80). Every sequence is [B, T, D].
   inference: argmax of each marginal. The pitch and energy marginal codes are
   embedded to 8 dims each (a bias-free linear map of the code).
 * Decoder: the content encoder's structure, input d_content + d_speaker + 16 = 272, output M.
+  With ``f0_head`` (a recipe addition, off in the paper configs) it also outputs two
+  channels per frame: log-F0 and a voicing logit, which a source-filter vocoder
+  (:func:`pystn.vocoder.world_vocode`) uses as the excitation. A CPU-sized decoder's
+  mel is an envelope without resolved harmonics; Griffin-Lim then loses the pitch
+  that the prosody latent carries, so pitch-based scores would measure the vocoder.
 """
 
 from __future__ import annotations
@@ -75,9 +80,11 @@ class SpeechTripleNet(nn.Module):
 
     def __init__(self, n_mels: int = 80, d_model: int = 256, d_content: int = 128, d_speaker: int = 128,
                  n_bins: int = N_BINS, d_prosody_emb: int = 8, n_heads: int = 2, n_attn: int = 2,
-                 spk_channels: int = 256, dropout: float = 0.1, tau: float = 1.0, prosody: bool = True):
+                 spk_channels: int = 256, dropout: float = 0.1, tau: float = 1.0, prosody: bool = True,
+                 f0_head: bool = False):
         super().__init__()
-        self.n_bins, self.tau, self.has_prosody = n_bins, tau, prosody
+        self.n_bins, self.tau, self.has_prosody, self.has_f0_head = n_bins, tau, prosody, f0_head
+        self.n_mels = n_mels
         stack = dict(d_model=d_model, n_heads=n_heads, n_attn=n_attn, dropout=dropout)
         self.content = ConvAttnStack(n_mels, 2 * d_content, **stack)
         self.speaker = SpeakerEncoder(n_mels, d_speaker, spk_channels)
@@ -87,7 +94,7 @@ class SpeechTripleNet(nn.Module):
             self.emb_f = nn.Linear(n_bins, d_prosody_emb, bias=False)
             self.emb_e = nn.Linear(n_bins, d_prosody_emb, bias=False)
             d_dec += 2 * d_prosody_emb
-        self.decoder = ConvAttnStack(d_dec, n_mels, **stack)
+        self.decoder = ConvAttnStack(d_dec, n_mels + (2 if f0_head else 0), **stack)
 
     def encode_content(self, mel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Mel [B, T, M] -> (μ_c, log σ_c), each [B, T, d_content]."""
@@ -109,19 +116,29 @@ class SpeechTripleNet(nn.Module):
         pf, pe = marginals(logits.softmax(-1), self.n_bins)
         return (F.one_hot(pf.argmax(-1), self.n_bins).float(), F.one_hot(pe.argmax(-1), self.n_bins).float())
 
-    def decode(self, z_c: torch.Tensor, z_s: torch.Tensor, code_f: torch.Tensor | None = None,
-               code_e: torch.Tensor | None = None) -> torch.Tensor:
-        """(Z_c [B,T,Dc], Z_s [B,Ds], codes [B,T,n_bins]) -> mel [B, T, M]; Z_s is repeated over T."""
+    def decode_all(self, z_c: torch.Tensor, z_s: torch.Tensor, code_f: torch.Tensor | None = None,
+                   code_e: torch.Tensor | None = None) -> dict:
+        """(Z_c [B,T,Dc], Z_s [B,Ds], codes [B,T,n_bins]) -> {'mel' [B,T,M], and with the F0 head
+        'log_f0' [B,T] (natural log of Hz) and 'vuv_logit' [B,T]}; Z_s is repeated over T."""
         parts = [z_c, z_s[:, None, :].expand(-1, z_c.shape[1], -1)]
         if self.has_prosody:
             parts += [self.emb_f(code_f), self.emb_e(code_e)]
-        return self.decoder(torch.cat(parts, dim=-1))
+        h = self.decoder(torch.cat(parts, dim=-1))
+        out = {"mel": h[..., : self.n_mels]}
+        if self.has_f0_head:
+            out["log_f0"], out["vuv_logit"] = h[..., self.n_mels], h[..., self.n_mels + 1]
+        return out
+
+    def decode(self, z_c: torch.Tensor, z_s: torch.Tensor, code_f: torch.Tensor | None = None,
+               code_e: torch.Tensor | None = None) -> torch.Tensor:
+        """The decoded mel [B, T, M] of :meth:`decode_all`."""
+        return self.decode_all(z_c, z_s, code_f, code_e)["mel"]
 
     def forward(self, mel: torch.Tensor, spk_mel: torch.Tensor | None = None) -> dict:
         """Training pass: mel [B, T, M], speaker-encoder input spk_mel [B, T', M] (default: mel).
 
-        Returns a dict with ``mel_hat``, ``mu_c``, ``logsig_c``, ``mu_s``, ``logsig_s`` and,
-        with prosody, ``logits`` [B, T, n_bins**2].
+        Returns a dict with ``mel_hat``, ``mu_c``, ``logsig_c``, ``mu_s``, ``logsig_s``,
+        with prosody ``logits`` [B, T, n_bins**2], with the F0 head ``log_f0_hat`` and ``vuv_logit`` [B, T].
         """
         mu_c, ls_c = self.encode_content(mel)
         mu_s, ls_s = self.speaker(mel if spk_mel is None else spk_mel)
@@ -131,7 +148,10 @@ class SpeechTripleNet(nn.Module):
             out["logits"] = self.prosody_logits(mel)
             codes = self.prosody_codes(out["logits"], sample=self.training)
         z_c, z_s = (reparameterize(mu_c, ls_c), reparameterize(mu_s, ls_s)) if self.training else (mu_c, mu_s)
-        out["mel_hat"] = self.decode(z_c, z_s, *codes)
+        dec = self.decode_all(z_c, z_s, *codes)
+        out["mel_hat"] = dec["mel"]
+        if self.has_f0_head:
+            out["log_f0_hat"], out["vuv_logit"] = dec["log_f0"], dec["vuv_logit"]
         return out
 
     @torch.no_grad()

@@ -78,16 +78,26 @@ def _onehot(bins: np.ndarray, n: int) -> torch.Tensor:
     return F.one_hot(torch.as_tensor(bins, dtype=torch.long), n).float()[None]
 
 
+def f0_of_head(log_f0: torch.Tensor, vuv_logit: torch.Tensor) -> np.ndarray:
+    """The decoder's F0 head [T] -> F0 in Hz [T], 0 where the voicing probability is below 0.5."""
+    return np.where(vuv_logit.numpy() > 0, np.exp(log_f0.numpy()), 0.0).astype(np.float32)
+
+
 @torch.no_grad()
 def convert_one(model, mel: np.ndarray, ref_mel: np.ndarray | None, condition: str,
-                rng: np.random.Generator, cfg: dict) -> tuple[np.ndarray, np.ndarray, tuple | None]:
-    """Mel [T, M] of ``condition`` for source ``mel`` [T, M]; returns (mel, codes [T, 2], span)."""
+                rng: np.random.Generator, cfg: dict, source_f0: np.ndarray | None = None
+                ) -> tuple[np.ndarray, np.ndarray, tuple | None, np.ndarray | None]:
+    """``condition`` for source ``mel`` [T, M] -> (mel [T, M], codes [T, 2], span, F0 [T] Hz or None).
+
+    The F0 is the decoder's F0 head (models with ``f0_head``); for ``copy`` it is
+    ``source_f0`` (the analysed F0 of the source, Hz), so copy-synthesis measures the vocoder alone.
+    """
     a = model.analyse(torch.from_numpy(np.array(mel, dtype=np.float32))[None])
     has_p = model.has_prosody
     bins_f = a["bins_f"].numpy() if has_p else np.zeros(len(mel), dtype=np.int64)
     bins_e = a["bins_e"].numpy() if has_p else np.zeros(len(mel), dtype=np.int64)
     if condition == "copy":
-        return mel, np.stack([bins_f, bins_e], 1).astype(np.float32), None
+        return mel, np.stack([bins_f, bins_e], 1).astype(np.float32), None, source_f0
     z_s = a["z_s"]
     if condition == "speaker":
         z_s = model.analyse(torch.from_numpy(np.array(ref_mel, dtype=np.float32))[None])["z_s"]
@@ -95,8 +105,9 @@ def convert_one(model, mel: np.ndarray, ref_mel: np.ndarray | None, condition: s
     if has_p:
         bins_f, bins_e, span = edit_bins(condition, bins_f, bins_e, rng, cfg)
     codes = (_onehot(bins_f, model.n_bins), _onehot(bins_e, model.n_bins)) if has_p else (None, None)
-    out = model.decode(a["z_c"], z_s, *codes)[0].numpy()
-    return out, np.stack([bins_f, bins_e], 1).astype(np.float32), span
+    dec = model.decode_all(a["z_c"], z_s, *codes)
+    f0 = f0_of_head(dec["log_f0"][0], dec["vuv_logit"][0]) if "log_f0" in dec else None
+    return dec["mel"][0].numpy(), np.stack([bins_f, bins_e], 1).astype(np.float32), span, f0
 
 
 def conditions_for(model, wanted: list[str]) -> list[str]:
@@ -109,11 +120,12 @@ def conditions_for(model, wanted: list[str]) -> list[str]:
 
 
 def convert_all(model, mels: dict, utt2spk: dict, out_dir: str | Path, cfg: dict, vocoder,
-                sample_rate: int, progress: bool = True) -> dict:
+                sample_rate: int, progress: bool = True, source_f0: dict | None = None) -> dict:
     """Run every condition of ``cfg['conditions']`` on the ``mels`` (utt -> [T, M]) into ``out_dir``.
 
-    ``cfg``: conditions, seed, pitch_shift, energy_shift, emphasis_min_frames, question_fraction.
-    Returns {condition: n_utterances}.
+    ``cfg``: conditions, seed, pitch_shift, energy_shift, emphasis_min_frames, question_fraction;
+    ``vocoder(mel, f0)`` (:func:`pystn.vocoder.make_vocoder`); ``source_f0``: utt -> analysed F0 [T]
+    in Hz (the copy-synthesis excitation). Returns {condition: n_utterances}.
     """
     import soundfile as sf
     from tqdm import tqdm
@@ -128,13 +140,14 @@ def convert_all(model, mels: dict, utt2spk: dict, out_dir: str | Path, cfg: dict
         feats, codes, spans, wavs = [], [], {}, {}
         for i, u in enumerate(tqdm(utts, desc=f"convert {cond}", disable=not progress, mininterval=2.0)):
             rng = np.random.default_rng([cfg["seed"], i, CONDITIONS.index(cond)])
-            mel, code, span = convert_one(model, mels[u], mels[refs[u]], cond, rng, cfg)
+            mel, code, span, f0 = convert_one(model, mels[u], mels[refs[u]], cond, rng, cfg,
+                                              (source_f0 or {}).get(u))
             feats.append((u, mel.astype(np.float32)))
             codes.append((u, code))
             if span is not None:
                 spans[u] = f"{span[0]} {span[1]}"
             wav_path = cdir / "wav" / f"{u}.wav"
-            sf.write(str(wav_path), np.clip(vocoder(mel), -1, 1), sample_rate, subtype="PCM_16")
+            sf.write(str(wav_path), np.clip(vocoder(mel, f0), -1, 1), sample_rate, subtype="PCM_16")
             wavs[u] = str(wav_path)
         write_ark_scp(cdir / "feats.ark", cdir / "feats.scp", feats)
         write_ark_scp(cdir / "codes.ark", cdir / "codes.scp", codes)

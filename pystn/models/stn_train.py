@@ -7,8 +7,12 @@ quantised per whole utterance (:func:`pystn.prosody.joint_target`) before croppi
 A batch (:func:`make_batch_fn`) holds B random crops of one common length drawn
 in [seg_min, seg_max] frames (1-2 s in the paper: 86-172 frames), so no padding
 is needed, plus the speaker-encoder input: a separate crop of ``spk_frames``
-frames of the same utterance whose ``chunk``-frame chunks are shuffled (authors'
-code: 256 frames, 32-frame chunks), which keeps timbre but breaks the content order.
+frames whose ``chunk``-frame chunks are shuffled (authors' code: 256 frames,
+32-frame chunks), which keeps timbre but breaks the content order. The crop
+comes from the same utterance (``spk_source: same``, the authors' code) or from
+another utterance of the same speaker (``other``): then Z_s can only hold what
+a speaker's utterances share, not the utterance's emotion or pitch level, which
+the synthetic corpus varies strongly (VCTK hardly does).
 """
 
 from __future__ import annotations
@@ -28,19 +32,22 @@ from pystn.training import train, train_config
 
 
 def load_training_data(mel_scp: str, f0_scp: str | None, energy_scp: str | None, min_frames: int
-                       ) -> dict[str, tuple[np.ndarray, np.ndarray | None]]:
-    """utt -> (mel [T, M] float32, joint target [T] int64 or None without f0/energy scps)."""
+                       ) -> dict[str, tuple[np.ndarray, np.ndarray | None, np.ndarray | None]]:
+    """utt -> (mel [T, M] float32, joint target [T] int64 (None without energy), log-F0 [T] float32
+    (None without f0)); a frame-count mismatch is a DataError naming the utterance."""
     mels = load_feats(mel_scp, min_frames=min_frames)
-    if f0_scp is None or energy_scp is None:
-        return {u: (m, None) for u, m in mels.items()}
-    f0s, ens = load_feats(f0_scp, list(mels)), load_feats(energy_scp, list(mels))
+    f0s = load_feats(f0_scp, list(mels)) if f0_scp else {}
+    ens = load_feats(energy_scp, list(mels)) if energy_scp else {}
     out = {}
     for utt, mel in mels.items():
-        f0, en = f0s[utt].reshape(-1), ens[utt].reshape(-1)
-        if not (len(mel) == len(f0) == len(en)):
-            raise DataError(f"utterance '{utt}': stn_mel has {len(mel)} frames, stn_f0 {len(f0)}, "
-                            f"stn_energy {len(en)} ({mel_scp}, {f0_scp}, {energy_scp})")
-        out[utt] = (mel, joint_target(f0, en))
+        f0 = f0s[utt].reshape(-1).astype(np.float32) if f0_scp else None
+        en = ens[utt].reshape(-1) if energy_scp else None
+        if any(x is not None and len(x) != len(mel) for x in (f0, en)):
+            raise DataError(f"utterance '{utt}': stn_mel has {len(mel)} frames, stn_f0 "
+                            f"{None if f0 is None else len(f0)}, stn_energy {None if en is None else len(en)} "
+                            f"({mel_scp}, {f0_scp}, {energy_scp})")
+        target = joint_target(f0, en) if f0 is not None and en is not None else None
+        out[utt] = (mel, target, f0)
     return out
 
 
@@ -52,28 +59,40 @@ def shuffle_chunks(mat: np.ndarray, chunk: int, rng: np.random.Generator) -> np.
 
 
 def make_batch_fn(data: dict, batch_size: int, seg_min: int, seg_max: int, spk_frames: int, chunk: int,
-                  seed: int):
-    """``batch_fn(step) -> {'mel': [B,T,M], 'spk': [B,T',M], 'target': [B,T] long (if any)}``."""
+                  seed: int, utt2spk: dict | None = None):
+    """``batch_fn(step) -> {'mel': [B,T,M], 'spk': [B,T',M], 'target': [B,T] long, 'log_f0': [B,T]}``
+    (target / log_f0 where the data has them). With ``utt2spk`` the speaker-encoder crop comes
+    from another utterance of the same speaker (the same one when the speaker has only one)."""
     keys = sorted(data)
+    by_speaker: dict[str, list[str]] = {}
+    for u in keys:
+        by_speaker.setdefault(utt2spk[u] if utt2spk else u, []).append(u)
+
+    def spk_source(u: str, rng: np.random.Generator) -> str:
+        if not utt2spk:
+            return u
+        others = [v for v in by_speaker[utt2spk[u]] if v != u] or [u]
+        return others[int(rng.integers(len(others)))]
 
     def batch_fn(step: int) -> dict:
         rng = step_rng(seed, step)
         utts = sample_keys(keys, batch_size, rng)
-        shortest = min(len(data[u][0]) for u in utts)
+        sources = [spk_source(u, rng) for u in utts]
+        shortest = min(len(data[u][0]) for u in utts + sources)
         seg = min(int(rng.integers(seg_min, seg_max + 1)), shortest)
         spk_len = max(chunk, min(spk_frames, shortest) // chunk * chunk)
-        mels, spks, targets = [], [], []
-        for u in utts:
-            mel, target = data[u]
+        parts: dict[str, list] = {"mel": [], "spk": [], "target": [], "log_f0": []}
+        for u, src in zip(utts, sources):
+            mel, target, log_f0 = data[u]
             win = random_crop(len(mel), seg, rng)
-            mels.append(mel[win])
+            parts["mel"].append(mel[win])
             if target is not None:
-                targets.append(target[win])
-            spks.append(shuffle_chunks(mel[random_crop(len(mel), spk_len, rng)], chunk, rng))
-        batch = {"mel": torch.from_numpy(np.stack(mels)), "spk": torch.from_numpy(np.stack(spks))}
-        if targets:
-            batch["target"] = torch.from_numpy(np.stack(targets))
-        return batch
+                parts["target"].append(target[win])
+            if log_f0 is not None:
+                parts["log_f0"].append(log_f0[win])
+            src_mel = data[src][0]
+            parts["spk"].append(shuffle_chunks(src_mel[random_crop(len(src_mel), spk_len, rng)], chunk, rng))
+        return {k: torch.from_numpy(np.stack(v)) for k, v in parts.items() if v}
 
     return batch_fn
 
@@ -81,27 +100,34 @@ def make_batch_fn(data: dict, batch_size: int, seg_min: int, seg_max: int, spk_f
 def make_loss_fn(loss_cfg: dict):
     def loss_fn(model, batch: dict, step: int):
         out = model(batch["mel"], spk_mel=batch["spk"])
-        return stn_loss(out, batch["mel"], batch.get("target"), step, loss_cfg)
+        return stn_loss(out, batch["mel"], batch.get("target"), step, loss_cfg, batch.get("log_f0"))
 
     return loss_fn
 
 
 def train_stn(mel_scp: str, f0_scp: str | None, energy_scp: str | None, out_dir: str | Path, cfg: dict,
-              progress: bool = True) -> torch.nn.Module:
+              progress: bool = True, utt2spk_path: str | None = None) -> torch.nn.Module:
     """Train SpeechTripleNet / β-VAEVC from a variant config.
 
     ``cfg``: {'model': build_stn kwargs, 'loss': stn_loss weights, 'data': {batch_size,
-    seg_min, seg_max, spk_frames, chunk}, 'train': TrainConfig dict}. β-VAEVC
-    (``model.prosody: false``) needs no f0 / energy.
+    seg_min, seg_max, spk_frames, chunk, spk_source ('same' | 'other')}, 'train': TrainConfig dict}.
+    β-VAEVC (``model.prosody: false``) needs no energy, and no f0 without the F0 head;
+    ``spk_source: other`` needs ``utt2spk_path``.
     """
+    from pystn.io import read_kv
+
     prosody = cfg["model"].get("prosody", True)
-    tcfg = train_config(cfg["train"], [mel_scp] + ([f0_scp, energy_scp] if prosody else []),
-                        extra={"loss": cfg["loss"], "data": cfg["data"]})
+    f0_scp = f0_scp if prosody or cfg["model"].get("f0_head", False) else None
+    energy_scp = energy_scp if prosody else None
     d = cfg["data"]
-    data = load_training_data(mel_scp, f0_scp if prosody else None, energy_scp if prosody else None,
-                              min_frames=max(d["seg_min"], 16))
+    other = d.get("spk_source", "same") == "other"
+    if other and not utt2spk_path:
+        raise DataError("stn data.spk_source 'other' needs the training utt2spk")
+    inputs = [p for p in (mel_scp, f0_scp, energy_scp, utt2spk_path if other else None) if p]
+    tcfg = train_config(cfg["train"], inputs, extra={"loss": cfg["loss"], "data": d})
+    data = load_training_data(mel_scp, f0_scp, energy_scp, min_frames=max(d["seg_min"], 16))
     batch_fn = make_batch_fn(data, d["batch_size"], d["seg_min"], d["seg_max"], d["spk_frames"],
-                             d["chunk"], tcfg.seed)
+                             d["chunk"], tcfg.seed, read_kv(utt2spk_path) if other else None)
     torch.manual_seed(tcfg.seed)
     model = build_stn(cfg["model"])
     return train(model, batch_fn, make_loss_fn(cfg["loss"]), out_dir, tcfg, model_config=cfg["model"],

@@ -35,14 +35,23 @@ def test_edit_bins_follow_the_condition():
 
 def test_convert_all_writes_every_condition(tmp_path):
     torch.manual_seed(0)
-    model = build_stn(TINY_MODEL).eval()
+    model = build_stn({**TINY_MODEL, "f0_head": True}).eval()
     rng = np.random.default_rng(0)
     mels = {f"spk00{s}_neutral_00{k}": rng.normal(-4, 1, (30 + k, 12)).astype(np.float32)
             for s in range(2) for k in range(2)}
     u2s = {u: u[:6] for u in mels}
-    vocoder = lambda mel: np.zeros(len(mel) * 4, dtype=np.float32)  # noqa: E731
-    done = C.convert_all(model, mels, u2s, tmp_path, CFG, vocoder, 8000, progress=False)
+    source_f0 = {u: np.full(len(m), 123.0, dtype=np.float32) for u, m in mels.items()}
+    excitations = []
+
+    def vocoder(mel, f0):
+        excitations.append(f0)
+        return np.zeros(len(mel) * 4, dtype=np.float32)
+
+    done = C.convert_all(model, mels, u2s, tmp_path, CFG, vocoder, 8000, progress=False, source_f0=source_f0)
     assert done == {c: 4 for c in C.CONDITIONS}
+    # copy-synthesis is excited by the analysed F0, every model output by the decoder's F0 head
+    assert all((f0 == 123.0).all() for f0 in excitations[:4])
+    assert all(f0 is not None and len(f0) in (30, 31) and not (f0 == 123.0).all() for f0 in excitations[4:])
     copy = read_scp(tmp_path / "copy" / "feats.scp")
     assert np.array_equal(copy["spk000_neutral_000"], mels["spk000_neutral_000"])
     rec = read_scp(tmp_path / "recon" / "feats.scp")["spk000_neutral_001"]

@@ -47,6 +47,19 @@ def test_eval_analyse_is_deterministic_and_decodes():
     assert torch.allclose(rec, m(mel)["mel_hat"], atol=1e-5)
 
 
+def test_f0_head_adds_two_decoder_outputs():
+    torch.manual_seed(0)
+    m = build_stn({**SMALL, "f0_head": True})
+    assert m.decoder.out.out_features == 20 + 2
+    out = m(torch.randn(2, 16, 20))
+    assert out["mel_hat"].shape == (2, 16, 20) and out["log_f0_hat"].shape == out["vuv_logit"].shape == (2, 16)
+    m.eval()
+    a = m.analyse(torch.randn(1, 16, 20))
+    dec = m.decode_all(a["z_c"], a["z_s"], a["code_f"], a["code_e"])
+    assert torch.equal(dec["mel"], m.decode(a["z_c"], a["z_s"], a["code_f"], a["code_e"]))
+    assert "log_f0" not in build_stn(SMALL).eval().decode_all(a["z_c"], a["z_s"], a["code_f"], a["code_e"])
+
+
 def test_beta_vaevc_variant_has_no_prosody():
     m = build_stn({**SMALL, "prosody": False})
     assert m.decoder.inp.in_features == 14 and not hasattr(m, "prosody")

@@ -17,8 +17,9 @@ def _scps(d):
 
 def test_training_data_targets_and_frame_check(tiny_feats, tmp_path):
     data = ST.load_training_data(*_scps(tiny_feats), min_frames=16)
-    mel, target = data["spk001_neutral_000"]
-    assert target.shape == (len(mel),) and target.max() < 64
+    mel, target, log_f0 = data["spk001_neutral_000"]
+    assert target.shape == log_f0.shape == (len(mel),) and target.max() < 64
+    assert np.isclose(log_f0[0], np.log(120))
     assert (target[np.arange(len(mel)) % 10 >= 6] // 8 == 0).all()  # unvoiced -> pitch bin 0
     bad = tmp_path / "bad"
     bad.mkdir()
@@ -39,15 +40,48 @@ def test_batch_fn_deterministic_and_chunk_shuffle(tiny_feats):
     assert chunks == [0, 8, 16, 24] and sorted(shuf[:, 0].tolist()) == list(range(32))
     for c in np.split(shuf, 4):  # frames inside a chunk stay in order
         assert (np.diff(c[:, 0]) == 1).all()
+    assert a["log_f0"].shape == a["mel"].shape[:2]
 
 
-def test_resume_gives_the_same_weights(tiny_feats, tmp_path):
+def test_speaker_input_from_another_utterance_of_the_speaker(tiny_feats):
+    data = ST.load_training_data(*_scps(tiny_feats), min_frames=16)
+    utt2spk = dict(line.split() for line in (tiny_feats / "utt2spk").read_text().splitlines())
+    fn = ST.make_batch_fn(data, 6, 16, 16, 32, 32, seed=1, utt2spk=utt2spk)  # one chunk: no shuffle
+    for step in range(3):
+        batch = fn(step)
+        for mel, spk in zip(batch["mel"].numpy(), batch["spk"].numpy()):
+            utt = next(u for u, (m, _, _) in data.items() if any(np.array_equal(mel, m[i:i + 16])
+                                                                   for i in range(len(m) - 15)))
+            src = next(u for u, (m, _, _) in data.items() if any(np.array_equal(spk, m[i:i + 32])
+                                                                  for i in range(len(m) - 31)))
+            assert src != utt and utt2spk[src] == utt2spk[utt]
+
+
+class Killed(Exception):
+    pass
+
+
+def test_resume_gives_the_same_weights(tiny_feats, tmp_path, monkeypatch):
     cfg = tiny_variant(steps=4)
     full = ST.train_stn(*_scps(tiny_feats), tmp_path / "full", cfg, progress=False)
-    part = dict(cfg, train=dict(cfg["train"], steps=2))
-    ST.train_stn(*_scps(tiny_feats), tmp_path / "resumed", part, progress=False)
-    (tmp_path / "resumed" / "final.pt").unlink()
+    real_make_batch_fn, served = ST.make_batch_fn, []
+
+    def killed_at_step_3(*args, **kw):
+        inner = real_make_batch_fn(*args, **kw)
+
+        def batch_fn(step):
+            if step == 3:
+                raise Killed
+            served.append(step)
+            return inner(step)
+        return batch_fn
+
+    monkeypatch.setattr(ST, "make_batch_fn", killed_at_step_3)
+    with pytest.raises(Killed):  # newest checkpoint: step 2
+        ST.train_stn(*_scps(tiny_feats), tmp_path / "resumed", cfg, progress=False)
+    monkeypatch.setattr(ST, "make_batch_fn", real_make_batch_fn)
     resumed = ST.train_stn(*_scps(tiny_feats), tmp_path / "resumed", cfg, progress=False)
+    assert served == [0, 1, 2]
     for (k, v), (_, w) in zip(full.state_dict().items(), resumed.state_dict().items()):
         assert torch.allclose(v, w, atol=1e-6), k
     log = read_train_log(tmp_path / "resumed")
@@ -58,6 +92,17 @@ def test_resume_gives_the_same_weights(tiny_feats, tmp_path):
     assert conf["train"]["extra"]["loss"]["C_p"] == 2.0
     m = load_model(tmp_path / "full" / "final.pt", build_stn)
     assert m.has_prosody
+
+
+def test_f0_head_and_other_utterance_speaker_input_train(tiny_feats, tmp_path):
+    cfg = tiny_variant(steps=2)
+    cfg["model"]["f0_head"] = True
+    cfg["data"]["spk_source"] = "other"
+    with pytest.raises(DataError, match="utt2spk"):
+        ST.train_stn(*_scps(tiny_feats), tmp_path / "m", cfg, progress=False)
+    m = ST.train_stn(*_scps(tiny_feats), tmp_path / "m", cfg, progress=False,
+                     utt2spk_path=str(tiny_feats / "utt2spk"))
+    assert m.has_f0_head and {"f0_l1", "vuv_bce"} <= set(read_train_log(tmp_path / "m")[-1])
 
 
 def test_beta_vaevc_trains_without_prosody_features(tiny_feats, tmp_path):

@@ -84,3 +84,28 @@ def test_world_pitch_edit_raises_f0():
         return np.median(f0[f0 > 0])
 
     assert abs(median_f0(x) - 120) < 6 and abs(median_f0(y) - 180) < 12
+
+
+def test_world_vocoder_excites_a_smooth_envelope_at_the_given_f0():
+    import pysptk
+
+    from pystn.features.spectral import mel
+
+    preset = dict(sample_rate=22050, n_fft=1024, win_length=1024, hop_length=256, n_mels=80, fmin=0,
+                  fmax=8000, center=False, log_floor=1e-5)
+    sr, n = 22050, 22050
+    t = np.arange(n) / sr
+    x = 0.3 * sum(np.sin(2 * np.pi * 150 * k * t) / k for k in range(1, 20)).astype(np.float32)
+    m = mel(x, sr, preset)
+    smooth = np.log(np.exp(m) @ np.ones((80, 80)) / 80 + 1e-5)  # an envelope with no harmonics left
+    f0 = np.full(len(m), 200.0)
+    f0[: len(m) // 4] = 0.0  # the first quarter unvoiced
+    y = V.world_vocode(smooth, f0, preset)
+    assert len(y) == len(m) * 256 and np.isfinite(y).all()
+    track = pysptk.rapt((y * 32767).astype(np.float32), fs=sr, hopsize=256, min=60, max=400, otype="f0")
+    voiced = track[len(track) // 3:]
+    assert abs(np.median(voiced[voiced > 0]) - 200) < 10
+    # the loudness follows the mel: the output's mel energy equals the input's
+    assert abs(np.log(np.exp(2 * mel(y, sr, preset)).sum() / np.exp(2 * smooth).sum())) < 0.05
+    with pytest.raises(ValueError, match="f0_head"):
+        V.make_vocoder({"kind": "world"}, preset)(smooth, None)
