@@ -178,6 +178,7 @@ def train_xvector(feats: dict, utt2spk: dict, model_cfg: dict, train_cfg, out_di
         logits = model(x, lengths)[1]
         acc = (logits.argmax(-1) == spk).float().mean()
         return torch.nn.functional.cross_entropy(logits, spk), {"acc": acc.detach()}
+    torch.manual_seed(train_cfg.seed)  # the initial weights too are reproducible
     return train(XvectorNet(**cfg), batch_fn, loss_fn, out_dir, train_cfg, model_config=cfg)
 
 
