@@ -217,7 +217,8 @@ def test_extractor_and_recognizer_load_from_training_dirs(tmp_path):
     e = ext.embed_wav(wav)
     frames = X.prepare_frames(bnf_of(dnn, base), features.extract_file(vad, wav), 0)
     assert frames.shape[0] < base.shape[0]  # the silent first 0.3 s is dropped by the VAD
-    assert np.allclose(e, net.embed(torch.from_numpy(frames)[None])[0].detach().numpy(), atol=1e-5)
+    by_hand = net.embed(torch.from_numpy(frames)[None])[0].detach().numpy()
+    assert np.allclose(e, by_hand, rtol=1e-3, atol=1e-4)  # float32 statistics pooling, two code paths
     with pytest.raises(FileNotFoundError, match="front_end.json"):
         X.XvectorExtractor.load(tmp_path / "bnf" / "checkpoints")
 
