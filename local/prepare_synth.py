@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import random
 import sys
-from multiprocessing import get_context
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -130,7 +129,7 @@ def synthesize(text: str, spk: Speaker, out_wav: Path, sample_rate: int,
     A -60 dBFS deterministic noise floor is added so that silence is not
     digital zero (features, VAD and F0 trackers then see realistic input).
     """
-    import soundfile as sf
+    import soundfile as sf  # imported by prepare_synth before the workers fork
 
     from pystn.espeak_synth import EspeakSynth
 
@@ -193,9 +192,14 @@ def prepare_synth(root, out_dir, *, seed: int = 1234, n_speakers: int = 30, n_se
     jobs = [(ssml(sent, EMOTION_STYLES[emo]), spk, wav_root / spk.spk_id / f"{utt}.wav", sample_rate,
              seed * 100003 + i) for i, (utt, spk, emo, sent) in enumerate(utts)]
     # one fresh process per utterance: the espeak-ng library keeps state between utterances (timing
-    # drifts by a sample), and a fresh one reproduces the command line's audio exactly
-    with get_context("fork").Pool(max(1, nj), maxtasksperchild=1) as pool:
-        alignments = pool.starmap(synthesize, jobs, chunksize=1)
+    # drifts by a sample), and a fresh one reproduces the command line's audio exactly. The library
+    # is initialised here, once, and every worker is forked from that unused state.
+    import soundfile  # noqa: F401  (imported once here, not in every forked worker)
+
+    from pystn.espeak_synth import EspeakSynth, map_forked
+
+    EspeakSynth()
+    alignments = map_forked(synthesize, jobs, nj)
     data = DataDir(
         wavs={utt: str(wav_root / spk.spk_id / f"{utt}.wav") for utt, spk, _, _ in utts},
         utt2spk={utt: spk.spk_id for utt, spk, _, _ in utts},

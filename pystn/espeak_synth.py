@@ -16,13 +16,15 @@ process, calls serialised by a lock. That state carries over between
 utterances (later ones drift by a sample), so the first utterance of a fresh
 process equals the command line's audio and later ones do not: speak each
 utterance in a fresh process where byte-identical output matters
-(``local/prepare_synth.py`` uses a pool with ``maxtasksperchild=1``).
+(:func:`map_forked`, as ``local/prepare_synth.py`` does).
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import os
+import pickle
 import threading
 
 import numpy as np
@@ -128,3 +130,51 @@ def phone_segments(events: list[tuple[str, int]], n_samples: int, sample_rate: i
         if phone and end > start:
             segments.append((phone, start / sample_rate, end / sample_rate))
     return segments
+
+
+def map_forked(fn, jobs: list[tuple], workers: int = 1) -> list:
+    """``[fn(*job) for job in jobs]``, each call in its own forked child, ``workers`` at a time.
+
+    Each child starts from the parent's state (fork, no re-import), so a library the parent
+    initialised but never used is fresh in every call. A child's exception is re-raised here.
+    Results travel back pickled through a pipe; order follows ``jobs``.
+    """
+    results: list = [None] * len(jobs)
+    running: list[tuple[int, int, int]] = []  # (job index, pid, read end of its pipe)
+
+    def collect_oldest() -> None:
+        i, pid, fd = running.pop(0)
+        with os.fdopen(fd, "rb") as f:
+            data = f.read()  # to EOF: the child has finished writing
+        _, status = os.waitpid(pid, 0)
+        if not data:
+            raise RuntimeError(f"job {i} ({jobs[i]!r:.80}) died without a result (wait status {status})")
+        ok, value = pickle.loads(data)
+        if not ok:
+            raise value
+        results[i] = value
+
+    try:
+        for i, job in enumerate(jobs):
+            while len(running) >= max(1, workers):
+                collect_oldest()
+            r, w = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # child: run, send, leave without running the parent's exit handlers
+                os.close(r)
+                try:
+                    payload = pickle.dumps((True, fn(*job)))
+                except BaseException as exc:  # noqa: BLE001 - sent to the parent, which re-raises it
+                    payload = pickle.dumps((False, exc))
+                with os.fdopen(w, "wb") as f:
+                    f.write(payload)
+                os._exit(0)
+            os.close(w)
+            running.append((i, pid, r))
+        while running:
+            collect_oldest()
+    finally:  # after an error: let the children still running finish, leave no zombies
+        for _, pid, fd in running:
+            os.close(fd)
+            os.waitpid(pid, 0)
+    return results

@@ -44,6 +44,7 @@ rule xvector_augment:
         utt2spk="results/04_xvector/aug/{corpus}/utt2spk",
         mfcc="results/04_xvector/aug/{corpus}/mfcc/feats.scp",
         vad="results/04_xvector/aug/{corpus}/vad/feats.scp",
+        base=f"results/04_xvector/aug/{{corpus}}/{config['xvector']['bnf']['base_feat']}/feats.scp",
     params:
         settings=xv_aug_params,
         data=lambda wc, input: os.path.dirname(input.wavs),
@@ -61,6 +62,33 @@ rule xvector_augment:
     shell:
         "$PYSTN_PY $PYSTN_STEPS/augment_data.py --params {params.settings:q} --threads {threads}"
         " {params.data} {params.out} > {log} 2>&1"
+
+
+rule xvector_aug_bnf:
+    input:
+        unpack(xv_aug_bnf_inputs),
+    output:
+        ark="results/04_xvector/aug/{corpus}/{fe}/feats.ark",
+        scp="results/04_xvector/aug/{corpus}/{fe}/feats.scp",
+    wildcard_constraints:
+        fe="bnf|sbnf|mtsbnf",
+    params:
+        upstream=lambda wc, input: " ".join(os.path.dirname(d) for d in input.dnns[:-1]),
+        model=lambda wc, input: os.path.dirname(input.dnns[-1]),
+    log:
+        "results/logs/04_xvector/aug/{corpus}/{fe}.log",
+    benchmark:
+        "results/benchmarks/04_xvector/aug/{corpus}/{fe}.tsv"
+    threads: 1
+    resources:
+        gpu=W.gpu_resources(config),
+        mem_mb=3000,
+        runtime=60,
+    conda:
+        "../environment.yml"
+    shell:
+        "$PYSTN_PY $PYSTN_STEPS/extract_bnf.py --threads {threads} --upstream {params.upstream} --"
+        " {params.model} {input.base} {output.ark} {output.scp} > {log} 2>&1"
 
 
 rule xvector_train:

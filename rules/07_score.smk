@@ -26,9 +26,10 @@ rule xvector_report:
         systems=lambda wc, input: " ".join(f"--system {s} {f}" for s, f in
                                            zip(config["xvector"]["systems"], input.scores)),
         label=xv_run_label(),
-        note=("BNF-based x-vectors are trained without augmentation; relative gains are against the "
-              "augmented MFCC x-vector as in the paper. Synthetic test speakers read the same sentences "
-              "as the training speakers."),
+        note=(("BNF-based x-vectors are trained on the augmented copies too, as in the paper" if
+               xv_augmented("bnf") else "BNF-based x-vectors are trained without augmentation") +
+              "; relative gains are against the augmented MFCC x-vector as in the paper. Synthetic test "
+              "speakers read the same sentences as the training speakers."),
         recogniser=lambda wc, input: os.path.dirname(input.recogniser),
         out=lambda wc, output: os.path.dirname(output[0]),
     log:

@@ -127,23 +127,39 @@ def xv_front_end(corpus, fe):
             "bnf_chain": chain, "cmn_window": xv_cfg()["embedding"]["cmn_window"]}
 
 
+def xv_augmented(fe):
+    """Whether x-vector front end ``fe`` trains on the augmented copies too (MFCC: only mfcc_aug)."""
+    return fe == "mfcc_aug" or (fe in ("bnf", "sbnf", "mtsbnf") and xv_cfg()["augment"].get("bnf_systems", False))
+
+
+def xv_aug_feats(corpus, fe):
+    """The augmented copies' frame features of front end ``fe`` (MFCC, or the BNF chain's output)."""
+    return f"{xv_aug_dir(corpus)}/{'mfcc' if fe == 'mfcc_aug' else fe}/feats.scp"
+
+
 def xv_train_inputs(wc):
     c = wc.corpus
     ins = {"feats": xv_feats(c, "train", wc.fe), "vad": xv_vad(c, "train"),
            "utt2spk": W.data_file(c, "train", "utt2spk")}
     if wc.fe in ("bnf", "sbnf", "mtsbnf"):
         ins["dnns"] = [f"{d}/final.pt" for d in xv_front_end(c, wc.fe)["bnf_chain"]]
-    if wc.fe == "mfcc_aug":
+    if xv_augmented(wc.fe):
         ins["aug"] = f"{xv_aug_dir(c)}/utt2spk"
+        ins["aug_feats"] = xv_aug_feats(c, wc.fe)
     return ins
 
 
 def xv_sources(wc, input):
     src = f"--source {input.feats} {input.vad} {input.utt2spk}"
-    if wc.fe == "mfcc_aug":
-        aug = xv_aug_dir(wc.corpus)
-        src += f" --source {aug}/mfcc/feats.scp {aug}/vad/feats.scp {aug}/utt2spk"
+    if xv_augmented(wc.fe):
+        src += f" --source {input.aug_feats} {xv_aug_dir(wc.corpus)}/vad/feats.scp {input.aug}"
     return src
+
+
+def xv_aug_bnf_inputs(wc):
+    """The augmented base features and the DNN chain of BNF front end ``fe``."""
+    return {"base": f"{xv_aug_dir(wc.corpus)}/{bnf_cfg()['base_feat']}/feats.scp",
+            "dnns": [f"{d}/final.pt" for d in xv_front_end(wc.corpus, wc.fe)["bnf_chain"]]}
 
 
 def xv_train_params(wc):
@@ -155,7 +171,8 @@ def xv_train_params(wc):
 
 def xv_aug_params(wc):
     a = xv_cfg()["augment"]
-    presets = {"mfcc": W.preset(config, "mfcc"), "vad": W.preset(config, xv_cfg()["vad_feat"])}
+    presets = {"mfcc": W.preset(config, "mfcc"), "vad": W.preset(config, xv_cfg()["vad_feat"]),
+               bnf_cfg()["base_feat"]: W.preset(config, bnf_cfg()["base_feat"])}  # the BNF chain's input
     return json.dumps(dict(a, seed=config["seed"], presets=presets,
                            sample_rate=W.preset(config, "mfcc")["sample_rate"]), sort_keys=True)
 

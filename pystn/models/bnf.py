@@ -306,10 +306,13 @@ def train_bnf(feats: dict, phone_seqs: dict, utt2spk: dict, inventory: list[str]
     return train(model, batch_fn, loss_fn, out_dir, train_cfg, model_config=cfg, val_fn=val_fn)
 
 
-def extract_bnf(model: "BottleneckDNN", feats) -> Iterator[tuple[str, np.ndarray]]:
-    """(utt, BNF [T, bn_dim]) for every (utt, features [T, D]) pair of ``feats`` (a mapping)."""
+def extract_bnf(model: "BottleneckDNN", feats, upstream=()) -> Iterator[tuple[str, np.ndarray]]:
+    """(utt, BNF [T, bn_dim]) for every (utt, features [T, D]) pair of ``feats`` (a mapping);
+    the ``upstream`` DNNs' bottlenecks are applied first, in order (a stacked DNN from fbank)."""
     from tqdm import tqdm
 
     for key in tqdm(list(feats.keys()), desc="bnf", mininterval=2.0, file=sys.stderr):
         x = torch.from_numpy(np.asarray(feats[key], dtype=np.float32))[None]
+        for dnn in upstream:
+            x = dnn.bottleneck(x)
         yield key, model.bottleneck(x).squeeze(0).numpy()

@@ -1,6 +1,7 @@
 """The synthetic corpus: deterministic from the seed, parallel, prosody styles that differ."""
 
 import hashlib
+import os
 import json
 
 import numpy as np
@@ -126,3 +127,19 @@ def test_bad_settings_name_the_key(tmp_path):
         prepare_synth(None, tmp_path, seed=1, n_sentences=1000)
     with pytest.raises(DataError, match="emotions"):
         prepare_synth(None, tmp_path, seed=1, emotions=["bored"])
+
+
+def _square_or_fail(x):
+    if x < 0:
+        raise DataError(f"negative {x}")
+    return x * x, os.getpid()
+
+
+def test_map_forked_keeps_order_isolates_calls_and_reraises():
+    from pystn.espeak_synth import map_forked
+
+    out = map_forked(_square_or_fail, [(i,) for i in range(5)], workers=2)
+    assert [v for v, _ in out] == [0, 1, 4, 9, 16]
+    assert len({pid for _, pid in out}) == 5 and os.getpid() not in {pid for _, pid in out}
+    with pytest.raises(DataError, match="negative -2"):
+        map_forked(_square_or_fail, [(1,), (-2,), (3,)], workers=2)
