@@ -160,21 +160,24 @@ def map_forked(fn, jobs: list[tuple], workers: int = 1) -> list:
                 collect_oldest()
             r, w = os.pipe()
             pid = os.fork()
-            if pid == 0:  # child: run, send, leave without running the parent's exit handlers
-                os.close(r)
+            if pid == 0:  # child: run, send, and always leave here (never return into the caller's stack)
                 try:
-                    payload = pickle.dumps((True, fn(*job)))
-                except BaseException as exc:  # noqa: BLE001 - sent to the parent, which re-raises it
-                    payload = pickle.dumps((False, exc))
-                with os.fdopen(w, "wb") as f:
-                    f.write(payload)
-                os._exit(0)
+                    os.close(r)
+                    try:
+                        payload = pickle.dumps((True, fn(*job)))
+                    except BaseException as exc:  # noqa: BLE001 - sent to the parent, which re-raises it
+                        payload = pickle.dumps((False, exc))
+                    with os.fdopen(w, "wb") as f:
+                        f.write(payload)
+                finally:
+                    os._exit(0)
             os.close(w)
             running.append((i, pid, r))
         while running:
             collect_oldest()
-    finally:  # after an error: let the children still running finish, leave no zombies
+    finally:  # after an error: let the children still running finish (drain their pipes), no zombies
         for _, pid, fd in running:
-            os.close(fd)
+            with os.fdopen(fd, "rb") as f:
+                f.read()
             os.waitpid(pid, 0)
     return results
