@@ -17,6 +17,11 @@ utterances (later ones drift by a sample), so the first utterance of a fresh
 process equals the command line's audio and later ones do not: speak each
 utterance in a fresh process where byte-identical output matters
 (:func:`map_forked`, as ``local/prepare_synth.py`` does).
+
+Some voice variants (``+f3`` …) mix in breath noise from the C library's ``rand()``,
+whose state a process shares with every other library in it; :meth:`EspeakSynth.speak`
+reseeds it as a fresh command-line process starts (``srand(1)``), so the audio does not
+depend on what ran before it in the same process.
 """
 
 from __future__ import annotations
@@ -78,6 +83,7 @@ class EspeakSynth:
 
     def _init_library(self) -> None:
         self.lib = load_library()
+        self.libc = ctypes.CDLL(ctypes.util.find_library("c"))
         self.sample_rate = self.lib.espeak_Initialize(AUDIO_OUTPUT_SYNCHRONOUS, 0, None,
                                                       INIT_PHONEME_EVENTS | INIT_PHONEME_IPA | INIT_DONT_EXIT)
         if self.sample_rate <= 0:
@@ -110,6 +116,7 @@ class EspeakSynth:
             self.lib.espeak_SetParameter(PARAM_RATE, int(rate), 0)
             self.lib.espeak_SetParameter(PARAM_PITCH, int(pitch), 0)
             self._chunks, self._events = [], []
+            self.libc.srand(1)  # glibc's initial state: the noise a fresh espeak-ng process makes
             raw = text.encode("utf-8")
             flags = CHARS_UTF8 | (SSML if ssml else 0)
             err = self.lib.espeak_Synth(raw, len(raw) + 1, 0, POS_CHARACTER, 0, flags, None, None)
