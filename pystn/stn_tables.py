@@ -33,8 +33,14 @@ def table2(scores: dict, paper: dict) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
-def table3(eers: dict[float, dict], paper: dict) -> tuple[list[str], list[list[str]]]:
-    """EER per latent (rows) per C_p (columns): 'this run (paper)'."""
+def table3(eers: dict[float, dict], paper: dict, kl_p: dict[float, float] | None = None
+           ) -> tuple[list[str], list[list[str]]]:
+    """EER per latent (rows) per C_p (columns): 'this run (paper)'.
+
+    ``kl_p``: C_p -> KL(Z_p) at the last training step (nats/frame), printed as a last row.
+    While KL(Z_p) < C_p the capacity term γ_p|KL − C_p| (Eq. 5) has the gradient −γ_p ∇KL
+    whatever C_p is, so models whose KL never reached their capacity are the same model.
+    """
     cps = sorted(eers)
     header = ["EER"] + [f"C_p={c:g}" for c in cps]
     rows = []
@@ -45,6 +51,11 @@ def table3(eers: dict[float, dict], paper: dict) -> tuple[list[str], list[list[s
             this = fmt_cell(eers[c].get(f"eer_{z}"))
             cells.append(this if ref is None else f"{this} ({ref:.4f})")
         rows.append(cells)
+    if kl_p:
+        rows.append(["KL(Z_p) at the last step, nats/frame"] +
+                    [("–" if c not in kl_p else
+                      f"{kl_p[c]:.2f} ({'capacity reached' if kl_p[c] >= c else 'below C_p: capacity never bound'})")
+                     for c in cps])
     return header, rows
 
 
@@ -110,8 +121,11 @@ def train_summary(train_dir: Path) -> dict:
 
     log = read_train_log(train_dir)
     last = log[-1]
-    return {"steps": last["step"], "train_seconds": last["elapsed_s"],
-            "steps_per_s": last["step"] / max(1e-9, last["elapsed_s"]), "final_nll": last["nll"]}
+    summary = {"steps": last["step"], "train_seconds": last["elapsed_s"],
+               "steps_per_s": last["step"] / max(1e-9, last["elapsed_s"]), "final_nll": last["nll"]}
+    if "kl_p" in last:
+        summary["final_kl_p"] = last["kl_p"]
+    return summary
 
 
 def samples(convert_dir: Path, utts: list[str], conditions: list[str], data_wavs: dict) -> list[dict]:
@@ -146,7 +160,9 @@ def write_all(out: Path, scores: dict, eers: dict, train: dict, paper: dict, lab
     if eers:
         write_table(out, "table3", f"Table 3: speaker verification EER from time-averaged latents vs C_p — "
                     f"{run}; paper in parentheses ({ref})",
-                    *table3(eers, {float(k): v for k, v in paper.get("table3", {}).items()}))
+                    *table3(eers, {float(k): v for k, v in paper.get("table3", {}).items()},
+                            {float(name[2:]): info["final_kl_p"] for name, info in train.items()
+                             if name.startswith("cp") and "final_kl_p" in info}))
     write_table(out, "emphasis", "Emphasis check: the emphasised span's mean F0 and energy vs the source X "
                 f"(paper: {paper.get('emphasis_listening_accuracy', '–')} of emphasised words identified by "
                 f"listeners) — {run}", *emphasis_table(scores))

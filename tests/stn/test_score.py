@@ -66,10 +66,13 @@ def test_tables_print_run_and_paper_values(tmp_path):
     eers = {1.5: {"eer_Z_f": 0.4, "eer_Z_e": 0.45, "eer_Z_p": 0.4, "eer_Z_s": 0.1},
             3.0: {"eer_Z_f": 0.3, "eer_Z_e": 0.45, "eer_Z_p": 0.4, "eer_Z_s": 0.1}}
     m = T.write_all(tmp_path, {"stn": summary, "beta_vaevc": {"speaker": {"per": 0.3}}}, eers,
-                    {"stn": {"steps": 10}}, paper, {"this_run": "this run: synth"})
+                    {"stn": {"steps": 10}, "cp1.5": {"final_kl_p": 1.9}, "cp3.0": {"final_kl_p": 2.4}}, paper,
+                    {"this_run": "this run: synth"})
     t1 = (tmp_path / "table1.md").read_text()
     assert "0.1200 (0.1232)" in t1 and "0.9500 (0.9126)" in t1 and "this run: synth" in t1
-    assert "0.4000 (0.3700)" in (tmp_path / "table3.md").read_text()
+    t3 = (tmp_path / "table3.md").read_text()
+    assert "0.4000 (0.3700)" in t3
+    assert "| 1.90 (capacity reached) | 2.40 (below C_p: capacity never bound) |" in t3
     assert "0.7500" in (tmp_path / "emphasis.md").read_text()
     assert m["stn.speaker.per"] == 0.2 and m["table3.cp3.eer_Z_f"] == 0.3 and m["train.stn.steps"] == 10
     assert m["check.xs_closer_to_xref_most"] == 1.0 and m["check.xf_changes_pitch_more_than_xs"] == 1.0
