@@ -60,10 +60,10 @@ def main(argv=None) -> int:
     vocoder = make_vocoder(cfg["stn"]["vocoder"], preset)
     n_frames = int(3.0 * preset["sample_rate"] / preset["hop_length"])
     mel = (np.random.default_rng(0).normal(size=(n_frames, m)) - 4).astype(np.float32)
-    vocoder(mel[:20])  # warm-up (imports, filter bank)
+    vocoder(mel[:20], None)  # warm-up (imports, filter bank)
     t0 = time.perf_counter()
-    out, _, _ = convert_one(model, mel, mel, "pitch", np.random.default_rng(0), cfg["stn"]["convert"])
-    vocoder(out)
+    out, _, _, f0 = convert_one(model, mel, mel, "pitch", np.random.default_rng(0), cfg["stn"]["convert"])
+    vocoder(out, f0)
     rtf = (time.perf_counter() - t0) / 3.0
     print(json.dumps({"train_s_per_step": round(step_s, 4), "train_steps_per_s": round(1 / step_s, 2),
                       "step_target_met": step_s <= 0.5, "convert_rtf": round(rtf, 4), "threads": args.threads,
