@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from pystn.io import read_json, write_json
+from pystn.models.stn_variants import sweep_c_p
 from pystn.stn_score import fmt_cell, table1
 from pystn.tables import write_table as write_md_csv
 
@@ -161,8 +162,8 @@ def write_all(out: Path, scores: dict, eers: dict, train: dict, paper: dict, lab
         write_table(out, "table3", f"Table 3: speaker verification EER from time-averaged latents vs C_p — "
                     f"{run}; paper in parentheses ({ref})",
                     *table3(eers, {float(k): v for k, v in paper.get("table3", {}).items()},
-                            {float(name[2:]): info["final_kl_p"] for name, info in train.items()
-                             if name.startswith("cp") and "final_kl_p" in info}))
+                            {sweep_c_p(name): info["final_kl_p"] for name, info in train.items()
+                             if sweep_c_p(name) is not None and "final_kl_p" in info}))
     write_table(out, "emphasis", "Emphasis check: the emphasised span's mean F0 and energy vs the source X "
                 f"(paper: {paper.get('emphasis_listening_accuracy', '–')} of emphasised words identified by "
                 f"listeners) — {run}", *emphasis_table(scores))

@@ -16,6 +16,11 @@ def variant_names(stn_cfg: dict) -> list[str]:
     return list(stn_cfg["variants"]) + [f"cp{c}" for c in stn_cfg["sweep"]["C_p"]]
 
 
+def sweep_c_p(variant: str) -> float | None:
+    """C_p of a Table 3 sweep variant ``cp<C_p>`` (as :func:`variant_names` writes it); None otherwise."""
+    return float(variant[2:]) if variant.startswith("cp") else None
+
+
 def variant_config(stn_cfg: dict, variant: str, device: str | None = None) -> dict:
     """Resolved {'model','loss','data','train'} of a variant of the ``stn:`` config block.
 
@@ -29,8 +34,8 @@ def variant_config(stn_cfg: dict, variant: str, device: str | None = None) -> di
         return base
     if variant == "beta_vaevc":
         return _merge(base, stn_cfg["beta_vaevc"])
-    if variant.startswith("cp"):
-        c_p = float(variant[2:])
+    c_p = sweep_c_p(variant)
+    if c_p is not None:
         if c_p not in [float(c) for c in stn_cfg["sweep"]["C_p"]]:
             raise KeyError(f"variant '{variant}': C_p={c_p} is not in stn.sweep.C_p {stn_cfg['sweep']['C_p']}")
         return _merge(_merge(base, stn_cfg["sweep"].get("overrides", {})), {"loss": {"C_p": c_p}})
