@@ -58,34 +58,26 @@ def capacity_term(kl: torch.Tensor, c: float, gamma: float) -> torch.Tensor:
     return gamma * (kl - c).abs()
 
 
-def f0_head_loss(log_f0_hat: torch.Tensor, vuv_logit: torch.Tensor, log_f0: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """The decoder's F0 head against the analysed log-F0 [B, T] (0 = unvoiced):
-    (L1 of log-F0 on voiced frames, binary cross-entropy of the voicing logit), each a scalar."""
-    voiced = log_f0 > 0
-    l1 = (log_f0_hat - log_f0).abs()[voiced].mean() if voiced.any() else log_f0_hat.sum() * 0
-    bce = F.binary_cross_entropy_with_logits(vuv_logit, voiced.float())
-    return l1, bce
-
-
 def stn_loss(out: dict, mel: torch.Tensor, target: torch.Tensor | None, step: int, w: dict,
-             log_f0: torch.Tensor | None = None) -> tuple[torch.Tensor, dict]:
+             f0_range: torch.Tensor | None = None) -> tuple[torch.Tensor, dict]:
     """Eq. 5 (SpeechTripleNet) or the β-VAEVC loss, from a model's forward ``out``.
 
     ``w`` (the ``loss:`` config): ``kind`` 'capacity' (Eq. 4-5: gamma_c/s/p, C_c/s/p,
     ramp_steps, gamma_fe) or 'beta' (β-VAEVC: beta_c, beta_s: NLL + β_c KL_c + β_s KL_s).
-    With the decoder's F0 head (``out['log_f0_hat']``) and the analysed ``log_f0`` [B, T],
-    ``gamma_f0`` * (L1 + BCE) of :func:`f0_head_loss` is added (a recipe addition, see
-    :mod:`pystn.models.stn`). Returns (loss, terms) with every term, KL and capacity as floats.
+    With the harmonic source (``out['f0_range_hat']``: the register predicted from Z_s, a recipe
+    addition, see :mod:`pystn.models.stn`) and the utterances' analysed voiced log-F0 (min, max)
+    ``f0_range`` [B, 2], ``gamma_f0`` * their L1 is added. Returns (loss, terms) with every term,
+    KL and capacity as floats.
     """
     nll = gaussian_nll(out["mel_hat"], mel)
     kl_c = kl_gaussian(out["mu_c"], out["logsig_c"])
     kl_s = kl_gaussian(out["mu_s"], out["logsig_s"])
     terms = {"nll": nll.item(), "kl_c": kl_c.item(), "kl_s": kl_s.item()}
     source = torch.zeros((), device=mel.device)
-    if "log_f0_hat" in out and log_f0 is not None:
-        l1, bce = f0_head_loss(out["log_f0_hat"], out["vuv_logit"], log_f0)
-        source = w.get("gamma_f0", 10.0) * (l1 + bce)
-        terms.update(f0_l1=l1.item(), vuv_bce=bce.item())
+    if "f0_range_hat" in out and f0_range is not None:
+        range_l1 = (out["f0_range_hat"] - f0_range).abs().mean()
+        source = w.get("gamma_f0", 10.0) * range_l1
+        terms["f0_range_l1"] = range_l1.item()
     if w.get("kind", "capacity") == "beta":
         loss = nll + w["beta_c"] * kl_c + w["beta_s"] * kl_s + source
         return loss, terms

@@ -157,7 +157,7 @@ def latent_embeddings(model, mels: dict) -> dict[str, dict[str, np.ndarray]]:
     out = {"Z_f": {}, "Z_e": {}, "Z_p": {}, "Z_s": {}}
     for u, mel in mels.items():
         x = torch.from_numpy(mel)[None]
-        out["Z_s"][u] = model.speaker(x)[0][0].numpy()
+        out["Z_s"][u] = model.encode_speaker(x)[0][0].numpy()
         if model.has_prosody:
             q = model.prosody_logits(x).softmax(-1)[0]  # [T, 64]
             pf, pe = marginals(q, model.n_bins)

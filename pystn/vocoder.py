@@ -11,7 +11,7 @@ no centring (reflect padding of (n_fft - hop) / 2 each side).
   checkpoints (``{'generator': state_dict}``, weight-normalised ``weight_g`` /
   ``weight_v`` pairs) load into it; weight norm is folded into plain weights on load.
 * :func:`world_vocode`: a source-filter vocoder: the mel (pseudo-inverted) as WORLD's spectral
-  envelope, excited at a given F0 contour (the STN decoder's F0 head, or the analysed F0).
+  envelope, excited at a given F0 contour (the STN harmonic source's, or the analysed F0).
   It needs no harmonics in the mel, which a CPU-sized decoder does not resolve.
 * :func:`make_vocoder`: the ``vocoder:`` config block -> a callable ``(mel [T, M], f0 [T] Hz | None) -> wav [N]``.
 * :func:`world_pitch_edit`: WORLD analysis / resynthesis of a waveform with its F0 scaled on
@@ -184,7 +184,7 @@ def make_vocoder(cfg: dict, preset: dict):
     if kind == "world":
         def vocode_world(mel: np.ndarray, f0: np.ndarray | None = None) -> np.ndarray:
             if f0 is None:
-                raise ValueError("the world vocoder needs an F0 contour: train the STN with model.f0_head: true")
+                raise ValueError("the world vocoder needs an F0 contour: train the STN with model.harmonic: true")
             return world_vocode(mel, f0, preset)
 
         return vocode_world

@@ -194,7 +194,7 @@ def stn_feats(split, feat):
 
 
 def stn_train_params(wc):
-    cfg = stn_variant_config(config["stn"], wc.variant, config["device"])
+    cfg = stn_variant_config(config["stn"], wc.variant, config["device"], W.preset(config, "stn_mel"))
     cfg["train"] = dict(cfg["train"], seed=config["seed"], precision=config["precision"])
     return json.dumps(cfg, sort_keys=True)
 
@@ -244,4 +244,5 @@ def stn_this_run():
     c, t = config["stn"], config["stn"]["train"]
     return (f"this run: {c['corpus']} corpus, {t['steps']} steps (sweep "
             f"{c['sweep'].get('overrides', {}).get('train', {}).get('steps', t['steps'])}), "
-            f"device {config['device']}, vocoder {c['vocoder']['kind']}")
+            f"device {config['device']}, vocoder {c['vocoder']['kind']}"
+            + (" (decoder with harmonic source)" if c["model"].get("harmonic") else ""))

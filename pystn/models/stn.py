@@ -11,11 +11,16 @@ Shapes: B batch, T frames, M mel bins (80). Every sequence is [B, T, D].
   inference: argmax of each marginal. The pitch and energy marginal codes are
   embedded to 8 dims each (a bias-free linear map of the code).
 * Decoder: the content encoder's structure, input d_content + d_speaker + 16 = 272, output M.
-  With ``f0_head`` (a recipe addition, off in the paper configs) it also outputs two
-  channels per frame: log-F0 and a voicing logit, which a source-filter vocoder
-  (:func:`pystn.vocoder.world_vocode`) uses as the excitation. A CPU-sized decoder's
-  mel is an envelope without resolved harmonics; Griffin-Lim then loses the pitch
-  that the prosody latent carries, so pitch-based scores would measure the vocoder.
+
+Two recipe additions, off in the paper configs (``configs/vctk.yaml``), on in the CPU default:
+
+* ``harmonic`` (:mod:`pystn.models.harmonic`): the decoded mel gains the harmonics of an
+  F0 contour rendered from the pitch code and a pitch register predicted from Z_s. A
+  CPU-sized decoder trained for minutes regresses only a smooth envelope; Griffin-Lim
+  of it is whispered, and the pitch the prosody latent carries would be lost in the audio.
+  The rendered F0 also excites the WORLD vocoder (``vocoder.kind: world``).
+* :meth:`SpeechTripleNet.set_mel_stats`: encoders read, and the decoder writes, per-bin
+  standardised log-mel (a reparametrisation; the NLL stays on the log-mel).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from pystn.models import harmonic as H
 from pystn.prosody import N_BINS, marginals
 
 
@@ -81,10 +87,13 @@ class SpeechTripleNet(nn.Module):
     def __init__(self, n_mels: int = 80, d_model: int = 256, d_content: int = 128, d_speaker: int = 128,
                  n_bins: int = N_BINS, d_prosody_emb: int = 8, n_heads: int = 2, n_attn: int = 2,
                  spk_channels: int = 256, dropout: float = 0.1, tau: float = 1.0, prosody: bool = True,
-                 f0_head: bool = False):
+                 harmonic: dict | None = None):
         super().__init__()
-        self.n_bins, self.tau, self.has_prosody, self.has_f0_head = n_bins, tau, prosody, f0_head
+        self.n_bins, self.tau, self.has_prosody = n_bins, tau, prosody
         self.n_mels = n_mels
+        # per-bin log-mel statistics of the training data (identity until set_mel_stats)
+        self.register_buffer("mel_mean", torch.zeros(n_mels))
+        self.register_buffer("mel_std", torch.ones(n_mels))
         stack = dict(d_model=d_model, n_heads=n_heads, n_attn=n_attn, dropout=dropout)
         self.content = ConvAttnStack(n_mels, 2 * d_content, **stack)
         self.speaker = SpeakerEncoder(n_mels, d_speaker, spk_channels)
@@ -94,15 +103,48 @@ class SpeechTripleNet(nn.Module):
             self.emb_f = nn.Linear(n_bins, d_prosody_emb, bias=False)
             self.emb_e = nn.Linear(n_bins, d_prosody_emb, bias=False)
             d_dec += 2 * d_prosody_emb
-        self.decoder = ConvAttnStack(d_dec, n_mels + (2 if f0_head else 0), **stack)
+        self.decoder = ConvAttnStack(d_dec, n_mels, **stack)
+        if harmonic and not isinstance(harmonic, dict):
+            raise ValueError("model.harmonic must be the stn_mel preset's settings {sample_rate, n_fft, fmin, "
+                             "fmax}; a config's 'harmonic: true' is filled in by stn_variants.variant_config")
+        self.harmonic = dict(harmonic) if harmonic else None
+        if self.harmonic:
+            self._build_harmonic_source(d_speaker)
+
+    def _build_harmonic_source(self, d_speaker: int) -> None:
+        """The harmonic source (:mod:`pystn.models.harmonic`); ``harmonic`` = the stn_mel preset's
+        sample_rate, n_fft, fmin, fmax, plus optional sigma_hz (13) and smooth (5 frames)."""
+        if not self.has_prosody:
+            raise ValueError("model.harmonic needs the prosody latent (its pitch code is the source's F0)")
+        h = self.harmonic
+        basis, freqs = H.mel_filterbank(int(h["sample_rate"]), int(h["n_fft"]), self.n_mels,
+                                        float(h.get("fmin", 0.0)), h.get("fmax"))
+        self.register_buffer("mel_basis", basis, persistent=False)
+        self.register_buffer("lin_freqs", freqs, persistent=False)
+        self.f0_range = H.F0Range(d_speaker)
+
+
+    def set_mel_stats(self, mean: torch.Tensor, std: torch.Tensor) -> None:
+        """Per-bin log-mel mean and std [M] of the training data: the encoders then read
+        (mel - mean) / std and the decoder writes mean + std * output (a reparametrisation:
+        the NLL of Eq. 4 stays on the log-mel itself). Stored with the weights."""
+        self.mel_mean.copy_(mean)
+        self.mel_std.copy_(std)
+
+    def _standardise(self, mel: torch.Tensor) -> torch.Tensor:
+        return (mel - self.mel_mean) / self.mel_std
 
     def encode_content(self, mel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Mel [B, T, M] -> (μ_c, log σ_c), each [B, T, d_content]."""
-        return self.content(mel).chunk(2, dim=-1)
+        return self.content(self._standardise(mel)).chunk(2, dim=-1)
+
+    def encode_speaker(self, mel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mel [B, T, M] -> (μ_s, log σ_s), each [B, d_speaker]."""
+        return self.speaker(self._standardise(mel))
 
     def prosody_logits(self, mel: torch.Tensor) -> torch.Tensor:
         """Mel [B, T, M] -> joint pitch x energy logits π [B, T, n_bins**2]."""
-        return self.prosody(mel)
+        return self.prosody(self._standardise(mel))
 
     def prosody_codes(self, logits: torch.Tensor, sample: bool) -> tuple[torch.Tensor, torch.Tensor]:
         """Marginal pitch and energy codes [B, T, n_bins] each.
@@ -117,16 +159,22 @@ class SpeechTripleNet(nn.Module):
         return (F.one_hot(pf.argmax(-1), self.n_bins).float(), F.one_hot(pe.argmax(-1), self.n_bins).float())
 
     def decode_all(self, z_c: torch.Tensor, z_s: torch.Tensor, code_f: torch.Tensor | None = None,
-                   code_e: torch.Tensor | None = None) -> dict:
-        """(Z_c [B,T,Dc], Z_s [B,Ds], codes [B,T,n_bins]) -> {'mel' [B,T,M], and with the F0 head
-        'log_f0' [B,T] (natural log of Hz) and 'vuv_logit' [B,T]}; Z_s is repeated over T."""
+                   code_e: torch.Tensor | None = None, f0_range: torch.Tensor | None = None) -> dict:
+        """(Z_c [B,T,Dc], Z_s [B,Ds], codes [B,T,n_bins]) -> {'mel' [B,T,M]}; Z_s is repeated over T.
+
+        With the harmonic source the mel gains the harmonics of 'source_log_f0' [B,T] (0 unvoiced),
+        rendered from the pitch code in the register ``f0_range`` [B,2] when given (training:
+        the utterance's analysed range), else in the one predicted from Z_s."""
         parts = [z_c, z_s[:, None, :].expand(-1, z_c.shape[1], -1)]
         if self.has_prosody:
             parts += [self.emb_f(code_f), self.emb_e(code_e)]
-        h = self.decoder(torch.cat(parts, dim=-1))
-        out = {"mel": h[..., : self.n_mels]}
-        if self.has_f0_head:
-            out["log_f0"], out["vuv_logit"] = h[..., self.n_mels], h[..., self.n_mels + 1]
+        out = {"mel": self.mel_mean + self.mel_std * self.decoder(torch.cat(parts, dim=-1))}
+        if self.harmonic:
+            register = self.f0_range(z_s) if f0_range is None else f0_range
+            out["source_log_f0"] = H.render_log_f0(code_f.argmax(-1), register, self.n_bins,
+                                                   int(self.harmonic.get("smooth", 5)))
+            out["mel"] = out["mel"] + H.harmonic_contrast(out["source_log_f0"], self.mel_basis, self.lin_freqs,
+                                                          float(self.harmonic.get("sigma_hz", 13.0)))
         return out
 
     def decode(self, z_c: torch.Tensor, z_s: torch.Tensor, code_f: torch.Tensor | None = None,
@@ -134,24 +182,28 @@ class SpeechTripleNet(nn.Module):
         """The decoded mel [B, T, M] of :meth:`decode_all`."""
         return self.decode_all(z_c, z_s, code_f, code_e)["mel"]
 
-    def forward(self, mel: torch.Tensor, spk_mel: torch.Tensor | None = None) -> dict:
-        """Training pass: mel [B, T, M], speaker-encoder input spk_mel [B, T', M] (default: mel).
+    def forward(self, mel: torch.Tensor, spk_mel: torch.Tensor | None = None,
+                f0_range: torch.Tensor | None = None) -> dict:
+        """Training pass: mel [B, T, M], speaker-encoder input spk_mel [B, T', M] (default: mel),
+        the harmonic source's register: the utterances' voiced log-F0 (min, max) [B, 2] (teacher
+        forcing; default: predicted from Z_s).
 
         Returns a dict with ``mel_hat``, ``mu_c``, ``logsig_c``, ``mu_s``, ``logsig_s``,
-        with prosody ``logits`` [B, T, n_bins**2], with the F0 head ``log_f0_hat`` and ``vuv_logit`` [B, T].
+        with prosody ``logits`` [B, T, n_bins**2], with the harmonic source ``f0_range_hat`` [B, 2]
+        (the register predicted from μ_s, trained against ``f0_range``).
         """
         mu_c, ls_c = self.encode_content(mel)
-        mu_s, ls_s = self.speaker(mel if spk_mel is None else spk_mel)
+        mu_s, ls_s = self.encode_speaker(mel if spk_mel is None else spk_mel)
         out = {"mu_c": mu_c, "logsig_c": ls_c, "mu_s": mu_s, "logsig_s": ls_s}
         codes = (None, None)
         if self.has_prosody:
             out["logits"] = self.prosody_logits(mel)
             codes = self.prosody_codes(out["logits"], sample=self.training)
         z_c, z_s = (reparameterize(mu_c, ls_c), reparameterize(mu_s, ls_s)) if self.training else (mu_c, mu_s)
-        dec = self.decode_all(z_c, z_s, *codes)
+        dec = self.decode_all(z_c, z_s, *codes, f0_range=f0_range)
         out["mel_hat"] = dec["mel"]
-        if self.has_f0_head:
-            out["log_f0_hat"], out["vuv_logit"] = dec["log_f0"], dec["vuv_logit"]
+        if self.harmonic:  # the register is read from the posterior mean, as at inference
+            out["f0_range_hat"] = self.f0_range(mu_s)
         return out
 
     @torch.no_grad()
@@ -159,7 +211,7 @@ class SpeechTripleNet(nn.Module):
         """Posterior means and prosody of mel [1, T, M] (eval): z_c [1,T,Dc], z_s [1,Ds],
         code_f / code_e one-hot [1,T,n_bins], bins_f / bins_e [T] ints, logits [1,T,n_bins**2]."""
         mu_c, _ = self.encode_content(mel)
-        mu_s, _ = self.speaker(mel)
+        mu_s, _ = self.encode_speaker(mel)
         out = {"z_c": mu_c, "z_s": mu_s}
         if self.has_prosody:
             logits = self.prosody_logits(mel)

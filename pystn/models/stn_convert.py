@@ -78,9 +78,13 @@ def _onehot(bins: np.ndarray, n: int) -> torch.Tensor:
     return F.one_hot(torch.as_tensor(bins, dtype=torch.long), n).float()[None]
 
 
-def f0_of_head(log_f0: torch.Tensor, vuv_logit: torch.Tensor) -> np.ndarray:
-    """The decoder's F0 head [T] -> F0 in Hz [T], 0 where the voicing probability is below 0.5."""
-    return np.where(vuv_logit.numpy() > 0, np.exp(log_f0.numpy()), 0.0).astype(np.float32)
+def decoded_f0(dec: dict) -> np.ndarray | None:
+    """F0 in Hz [T] (0 unvoiced) of one decoded utterance: the harmonic source's rendered
+    contour; None for a model without the harmonic source."""
+    if "source_log_f0" not in dec:
+        return None
+    log_f0 = dec["source_log_f0"][0].numpy()
+    return np.where(log_f0 > 0, np.exp(log_f0), 0.0).astype(np.float32)
 
 
 @torch.no_grad()
@@ -89,7 +93,7 @@ def convert_one(model, mel: np.ndarray, ref_mel: np.ndarray | None, condition: s
                 ) -> tuple[np.ndarray, np.ndarray, tuple | None, np.ndarray | None]:
     """``condition`` for source ``mel`` [T, M] -> (mel [T, M], codes [T, 2], span, F0 [T] Hz or None).
 
-    The F0 is the decoder's F0 head (models with ``f0_head``); for ``copy`` it is
+    The F0 is the harmonic source's (:func:`decoded_f0`); for ``copy`` it is
     ``source_f0`` (the analysed F0 of the source, Hz), so copy-synthesis measures the vocoder alone.
     """
     a = model.analyse(torch.from_numpy(np.array(mel, dtype=np.float32))[None])
@@ -106,8 +110,7 @@ def convert_one(model, mel: np.ndarray, ref_mel: np.ndarray | None, condition: s
         bins_f, bins_e, span = edit_bins(condition, bins_f, bins_e, rng, cfg)
     codes = (_onehot(bins_f, model.n_bins), _onehot(bins_e, model.n_bins)) if has_p else (None, None)
     dec = model.decode_all(a["z_c"], z_s, *codes)
-    f0 = f0_of_head(dec["log_f0"][0], dec["vuv_logit"][0]) if "log_f0" in dec else None
-    return dec["mel"][0].numpy(), np.stack([bins_f, bins_e], 1).astype(np.float32), span, f0
+    return dec["mel"][0].numpy(), np.stack([bins_f, bins_e], 1).astype(np.float32), span, decoded_f0(dec)
 
 
 def conditions_for(model, wanted: list[str]) -> list[str]:

@@ -51,6 +51,13 @@ def load_training_data(mel_scp: str, f0_scp: str | None, energy_scp: str | None,
     return out
 
 
+def mel_stats(data: dict) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-bin mean and std [M] (float32, std floored at 1e-3) of every training mel frame."""
+    frames = np.concatenate([mel for mel, _, _ in data.values()]).astype(np.float64)
+    return (torch.from_numpy(frames.mean(0)).float(),
+            torch.from_numpy(np.maximum(frames.std(0), 1e-3)).float())
+
+
 def shuffle_chunks(mat: np.ndarray, chunk: int, rng: np.random.Generator) -> np.ndarray:
     """Rows of ``mat`` [T, D] regrouped as T // chunk chunks in random order (the tail is dropped)."""
     n = max(1, len(mat) // chunk)
@@ -60,8 +67,8 @@ def shuffle_chunks(mat: np.ndarray, chunk: int, rng: np.random.Generator) -> np.
 
 def make_batch_fn(data: dict, batch_size: int, seg_min: int, seg_max: int, spk_frames: int, chunk: int,
                   seed: int, utt2spk: dict | None = None):
-    """``batch_fn(step) -> {'mel': [B,T,M], 'spk': [B,T',M], 'target': [B,T] long, 'log_f0': [B,T]}``
-    (target / log_f0 where the data has them). With ``utt2spk`` the speaker-encoder crop comes
+    """``batch_fn(step) -> {'mel': [B,T,M], 'spk': [B,T',M], 'target': [B,T] long, 'f0_range': [B,2]}``
+    (the target and the whole utterance's :func:`voiced_range` where the data has them). With ``utt2spk`` the speaker-encoder crop comes
     from another utterance of the same speaker (the same one when the speaker has only one)."""
     keys = sorted(data)
     by_speaker: dict[str, list[str]] = {}
@@ -81,7 +88,7 @@ def make_batch_fn(data: dict, batch_size: int, seg_min: int, seg_max: int, spk_f
         shortest = min(len(data[u][0]) for u in utts + sources)
         seg = min(int(rng.integers(seg_min, seg_max + 1)), shortest)
         spk_len = max(chunk, min(spk_frames, shortest) // chunk * chunk)
-        parts: dict[str, list] = {"mel": [], "spk": [], "target": [], "log_f0": []}
+        parts: dict[str, list] = {"mel": [], "spk": [], "target": [], "f0_range": []}
         for u, src in zip(utts, sources):
             mel, target, log_f0 = data[u]
             win = random_crop(len(mel), seg, rng)
@@ -89,7 +96,7 @@ def make_batch_fn(data: dict, batch_size: int, seg_min: int, seg_max: int, spk_f
             if target is not None:
                 parts["target"].append(target[win])
             if log_f0 is not None:
-                parts["log_f0"].append(log_f0[win])
+                parts["f0_range"].append(voiced_range(log_f0))
             src_mel = data[src][0]
             parts["spk"].append(shuffle_chunks(src_mel[random_crop(len(src_mel), spk_len, rng)], chunk, rng))
         return {k: torch.from_numpy(np.stack(v)) for k, v in parts.items() if v}
@@ -97,10 +104,17 @@ def make_batch_fn(data: dict, batch_size: int, seg_min: int, seg_max: int, spk_f
     return batch_fn
 
 
+def voiced_range(log_f0: np.ndarray) -> np.ndarray:
+    """(min, max) [2] float32 of an utterance's voiced log-F0 [T] (the quantisation range of
+    :func:`pystn.prosody.quantize_pitch`); (0, 0) when nothing is voiced."""
+    voiced = log_f0[log_f0 > 0]
+    return np.array([voiced.min(), voiced.max()] if voiced.size else [0.0, 0.0], dtype=np.float32)
+
+
 def make_loss_fn(loss_cfg: dict):
     def loss_fn(model, batch: dict, step: int):
-        out = model(batch["mel"], spk_mel=batch["spk"])
-        return stn_loss(out, batch["mel"], batch.get("target"), step, loss_cfg, batch.get("log_f0"))
+        out = model(batch["mel"], spk_mel=batch["spk"], f0_range=batch.get("f0_range"))
+        return stn_loss(out, batch["mel"], batch.get("target"), step, loss_cfg, batch.get("f0_range"))
 
     return loss_fn
 
@@ -110,14 +124,15 @@ def train_stn(mel_scp: str, f0_scp: str | None, energy_scp: str | None, out_dir:
     """Train SpeechTripleNet / β-VAEVC from a variant config.
 
     ``cfg``: {'model': build_stn kwargs, 'loss': stn_loss weights, 'data': {batch_size,
-    seg_min, seg_max, spk_frames, chunk, spk_source ('same' | 'other')}, 'train': TrainConfig dict}.
-    β-VAEVC (``model.prosody: false``) needs no energy, and no f0 without the F0 head;
+    seg_min, seg_max, spk_frames, chunk, spk_source ('same' | 'other'), norm_mel (bool: the model
+    reads and writes standardised log-mel, :func:`mel_stats`)}, 'train': TrainConfig dict}.
+    β-VAEVC (``model.prosody: false``) needs neither f0 nor energy;
     ``spk_source: other`` needs ``utt2spk_path``.
     """
     from pystn.io import read_kv
 
     prosody = cfg["model"].get("prosody", True)
-    f0_scp = f0_scp if prosody or cfg["model"].get("f0_head", False) else None
+    f0_scp = f0_scp if prosody else None
     energy_scp = energy_scp if prosody else None
     d = cfg["data"]
     other = d.get("spk_source", "same") == "other"
@@ -130,6 +145,8 @@ def train_stn(mel_scp: str, f0_scp: str | None, energy_scp: str | None, out_dir:
                              d["chunk"], tcfg.seed, read_kv(utt2spk_path) if other else None)
     torch.manual_seed(tcfg.seed)
     model = build_stn(cfg["model"])
+    if d.get("norm_mel", False):
+        model.set_mel_stats(*mel_stats(data))
     return train(model, batch_fn, make_loss_fn(cfg["loss"]), out_dir, tcfg, model_config=cfg["model"],
                  progress=progress)
 

@@ -21,12 +21,33 @@ def sweep_c_p(variant: str) -> float | None:
     return float(variant[2:]) if variant.startswith("cp") else None
 
 
-def variant_config(stn_cfg: dict, variant: str, device: str | None = None) -> dict:
+HARMONIC_PRESET_KEYS = ("sample_rate", "n_fft", "fmin", "fmax")
+
+
+def with_mel_preset(model_cfg: dict, mel_preset: dict | None) -> dict:
+    """``model.harmonic: true`` -> the harmonic source's settings: the stn_mel preset's sample rate,
+    n_fft, fmin, fmax (a dict ``harmonic`` keeps its own keys, e.g. sigma_hz, smooth, over them)."""
+    h = model_cfg.get("harmonic")
+    if not h:
+        return model_cfg
+    if mel_preset is None:
+        raise KeyError("stn model.harmonic needs the stn_mel feature preset (sample_rate, n_fft, fmin, fmax)")
+    own = h if isinstance(h, dict) else {}
+    return {**model_cfg, "harmonic": {**{k: mel_preset.get(k) for k in HARMONIC_PRESET_KEYS}, **own}}
+
+
+def variant_config(stn_cfg: dict, variant: str, device: str | None = None, mel_preset: dict | None = None) -> dict:
     """Resolved {'model','loss','data','train'} of a variant of the ``stn:`` config block.
 
     ``stn``: the base settings. ``beta_vaevc``: base merged with ``beta_vaevc:``.
     ``cp<x>``: base merged with ``sweep.overrides`` and ``loss.C_p = x`` (Table 3).
+    ``mel_preset`` (stn_mel) fills in the harmonic source's settings (:func:`with_mel_preset`).
     """
+    cfg = _variant_config(stn_cfg, variant, device)
+    return {**cfg, "model": with_mel_preset(cfg["model"], mel_preset)}
+
+
+def _variant_config(stn_cfg: dict, variant: str, device: str | None) -> dict:
     base = {k: stn_cfg[k] for k in ("model", "loss", "data", "train")}
     if device is not None:
         base = _merge(base, {"train": {"device": device}})

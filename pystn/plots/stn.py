@@ -10,10 +10,13 @@ from pystn.plots import plt, save_figure
 
 
 def plot_losses(runs: dict[str, list[dict]], path: str | Path) -> Path:
-    """Training curves of every run (label -> train_log records): NLL, each KL with its capacity, L_p."""
+    """Training curves of every run (label -> train_log records): NLL, each KL with its capacity, L_p,
+    and the harmonic source's register L1 when a run logs it."""
     panels = [("nll", None, "reconstruction NLL"), ("kl_c", "cap_c", "KL content (C_c dashed)"),
               ("kl_s", "cap_s", "KL speaker (C_s dashed)"), ("kl_p", "cap_p", "KL prosody (C_p dashed)"),
               ("ssl_p", None, "prosody self-supervision L_p")]
+    if any("f0_range_l1" in r for recs in runs.values() for r in recs):
+        panels.append(("f0_range_l1", None, "register L1 (log-F0 min, max)"))
     fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.2))
     for ax, (key, cap, title) in zip(axes, panels):
         for i, (label, recs) in enumerate(runs.items()):

@@ -9,6 +9,9 @@ TINY_MODEL = dict(n_mels=12, d_model=16, d_content=4, d_speaker=4, n_heads=2, n_
                   dropout=0.0)
 
 
+TINY_MEL_PRESET = dict(sample_rate=8000, n_fft=256, fmin=0, fmax=4000)  # 12 mel bins up to 4 kHz
+
+
 def tiny_variant(steps=4, prosody=True):
     loss = ({"kind": "capacity", "gamma_c": 100, "gamma_s": 10, "gamma_p": 10, "gamma_fe": 1.0, "C_c": 1.0,
              "C_s": 5.0, "C_p": 2.0, "ramp_steps": 4} if prosody else {"kind": "beta", "beta_c": 0.1, "beta_s": 0.1})

@@ -4,7 +4,8 @@ import torch
 from pystn.io import read_kv, read_scp
 from pystn.models import stn_convert as C
 from pystn.models.stn import build_stn
-from tests.stn.conftest import TINY_MODEL
+from pystn.models.stn_variants import with_mel_preset
+from tests.stn.conftest import TINY_MEL_PRESET, TINY_MODEL
 
 CFG = {"conditions": list(C.CONDITIONS), "seed": 4, "pitch_shift": 2, "energy_shift": 2,
        "emphasis_min_frames": 2, "question_fraction": 0.3}
@@ -35,7 +36,7 @@ def test_edit_bins_follow_the_condition():
 
 def test_convert_all_writes_every_condition(tmp_path):
     torch.manual_seed(0)
-    model = build_stn({**TINY_MODEL, "f0_head": True}).eval()
+    model = build_stn(with_mel_preset({**TINY_MODEL, "harmonic": True}, TINY_MEL_PRESET)).eval()
     rng = np.random.default_rng(0)
     mels = {f"spk00{s}_neutral_00{k}": rng.normal(-4, 1, (30 + k, 12)).astype(np.float32)
             for s in range(2) for k in range(2)}
@@ -49,7 +50,7 @@ def test_convert_all_writes_every_condition(tmp_path):
 
     done = C.convert_all(model, mels, u2s, tmp_path, CFG, vocoder, 8000, progress=False, source_f0=source_f0)
     assert done == {c: 4 for c in C.CONDITIONS}
-    # copy-synthesis is excited by the analysed F0, every model output by the decoder's F0 head
+    # copy-synthesis is excited by the analysed F0, every model output by the harmonic source's
     assert all((f0 == 123.0).all() for f0 in excitations[:4])
     assert all(f0 is not None and len(f0) in (30, 31) and not (f0 == 123.0).all() for f0 in excitations[4:])
     copy = read_scp(tmp_path / "copy" / "feats.scp")

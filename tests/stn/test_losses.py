@@ -59,17 +59,15 @@ def test_stn_loss_combines_terms():
     assert math.isclose(beta.item(), nll + 0.1, rel_tol=1e-5) and "kl_p" not in t2
 
 
-def test_f0_head_loss_hand_computed():
-    log_f0 = torch.tensor([[math.log(100.0), 0.0, math.log(200.0)]])  # frame 1 unvoiced
-    hat = torch.tensor([[math.log(100.0) + 0.2, 5.0, math.log(200.0) - 0.4]])
-    vuv = torch.tensor([[0.0, 0.0, 0.0]])  # p = 0.5 everywhere
-    l1, bce = L.f0_head_loss(hat, vuv, log_f0)
-    assert math.isclose(l1.item(), 0.3, rel_tol=1e-5)  # the unvoiced frame's 5.0 is ignored
-    assert math.isclose(bce.item(), math.log(2), rel_tol=1e-5)
-    B, T, M = 1, 3, 2
+def test_register_l1_hand_computed():
+    B, T, M = 2, 3, 2
     out = {"mel_hat": torch.zeros(B, T, M), "mu_c": torch.zeros(B, T, 1), "logsig_c": torch.zeros(B, T, 1),
-           "mu_s": torch.zeros(B, 1), "logsig_s": torch.zeros(B, 1), "log_f0_hat": hat, "vuv_logit": vuv}
+           "mu_s": torch.zeros(B, 1), "logsig_s": torch.zeros(B, 1),
+           "f0_range_hat": torch.tensor([[4.5, 5.5], [5.0, 5.0]])}
+    f0_range = torch.tensor([[4.7, 5.4], [5.0, 5.6]])  # |errors| 0.2, 0.1, 0, 0.6 -> mean 0.225
     w = {"kind": "beta", "beta_c": 0.0, "beta_s": 0.0, "gamma_f0": 10.0}
-    loss, terms = L.stn_loss(out, torch.zeros(B, T, M), None, 0, w, log_f0)
-    assert math.isclose(loss.item(), M / 2 * math.log(2 * math.pi) + 10 * (0.3 + math.log(2)), rel_tol=1e-5)
-    assert math.isclose(terms["f0_l1"], 0.3, rel_tol=1e-5)
+    loss, terms = L.stn_loss(out, torch.zeros(B, T, M), None, 0, w, f0_range)
+    assert math.isclose(loss.item(), M / 2 * math.log(2 * math.pi) + 10 * 0.225, rel_tol=1e-5)
+    assert math.isclose(terms["f0_range_l1"], 0.225, rel_tol=1e-5)
+    _, no_range = L.stn_loss(out, torch.zeros(B, T, M), None, 0, w)
+    assert "f0_range_l1" not in no_range

@@ -47,17 +47,22 @@ def test_eval_analyse_is_deterministic_and_decodes():
     assert torch.allclose(rec, m(mel)["mel_hat"], atol=1e-5)
 
 
-def test_f0_head_adds_two_decoder_outputs():
+def test_mel_standardisation_is_a_reparametrisation():
+    """With stats (mean, std), the model on mean + std * x equals the identity-stats model on x,
+    and its decoded mel is mean + std * the identity model's output."""
     torch.manual_seed(0)
-    m = build_stn({**SMALL, "f0_head": True})
-    assert m.decoder.out.out_features == 20 + 2
-    out = m(torch.randn(2, 16, 20))
-    assert out["mel_hat"].shape == (2, 16, 20) and out["log_f0_hat"].shape == out["vuv_logit"].shape == (2, 16)
-    m.eval()
-    a = m.analyse(torch.randn(1, 16, 20))
-    dec = m.decode_all(a["z_c"], a["z_s"], a["code_f"], a["code_e"])
-    assert torch.equal(dec["mel"], m.decode(a["z_c"], a["z_s"], a["code_f"], a["code_e"]))
-    assert "log_f0" not in build_stn(SMALL).eval().decode_all(a["z_c"], a["z_s"], a["code_f"], a["code_e"])
+    plain = build_stn(SMALL).eval()
+    scaled = build_stn(SMALL).eval()
+    scaled.load_state_dict(plain.state_dict())
+    mean, std = torch.linspace(-8, 1, 20), torch.linspace(0.5, 3, 20)
+    scaled.set_mel_stats(mean, std)
+    x = torch.randn(1, 40, 20)
+    a, b = plain.analyse(x), scaled.analyse(mean + std * x)
+    assert torch.allclose(a["z_c"], b["z_c"], atol=1e-5) and torch.allclose(a["z_s"], b["z_s"], atol=1e-5)
+    assert torch.equal(a["bins_f"], b["bins_f"])
+    assert torch.allclose(scaled.decode(a["z_c"], a["z_s"], a["code_f"], a["code_e"]),
+                          mean + std * plain.decode(a["z_c"], a["z_s"], a["code_f"], a["code_e"]), atol=1e-4)
+    assert torch.equal(build_stn(SMALL).state_dict()["mel_std"], torch.ones(20))  # identity by default
 
 
 def test_beta_vaevc_variant_has_no_prosody():

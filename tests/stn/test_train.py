@@ -8,7 +8,8 @@ from pystn.io import DataError, write_ark_scp
 from pystn.models import stn_train as ST
 from pystn.training import load_model, read_train_log
 from pystn.models.stn import build_stn
-from tests.stn.conftest import tiny_variant
+from pystn.models.stn_variants import with_mel_preset
+from tests.stn.conftest import TINY_MEL_PRESET, tiny_variant
 
 
 def _scps(d):
@@ -40,7 +41,7 @@ def test_batch_fn_deterministic_and_chunk_shuffle(tiny_feats):
     assert chunks == [0, 8, 16, 24] and sorted(shuf[:, 0].tolist()) == list(range(32))
     for c in np.split(shuf, 4):  # frames inside a chunk stay in order
         assert (np.diff(c[:, 0]) == 1).all()
-    assert a["log_f0"].shape == a["mel"].shape[:2]
+    assert a["f0_range"].shape == (3, 2)
 
 
 def test_speaker_input_from_another_utterance_of_the_speaker(tiny_feats):
@@ -94,15 +95,34 @@ def test_resume_gives_the_same_weights(tiny_feats, tmp_path, monkeypatch):
     assert m.has_prosody
 
 
-def test_f0_head_and_other_utterance_speaker_input_train(tiny_feats, tmp_path):
+def test_harmonic_source_and_other_utterance_speaker_input_train(tiny_feats, tmp_path):
     cfg = tiny_variant(steps=2)
-    cfg["model"]["f0_head"] = True
+    cfg["model"] = with_mel_preset(dict(cfg["model"], harmonic=True), TINY_MEL_PRESET)
     cfg["data"]["spk_source"] = "other"
     with pytest.raises(DataError, match="utt2spk"):
         ST.train_stn(*_scps(tiny_feats), tmp_path / "m", cfg, progress=False)
     m = ST.train_stn(*_scps(tiny_feats), tmp_path / "m", cfg, progress=False,
                      utt2spk_path=str(tiny_feats / "utt2spk"))
-    assert m.has_f0_head and {"f0_l1", "vuv_bce"} <= set(read_train_log(tmp_path / "m")[-1])
+    assert m.harmonic and "f0_range_l1" in read_train_log(tmp_path / "m")[-1]
+    batch = ST.make_batch_fn(ST.load_training_data(*_scps(tiny_feats), min_frames=16), 3, 16, 24, 32, 8, 0)(0)
+    assert batch["f0_range"].shape == (3, 2) and (batch["f0_range"][:, 0] <= batch["f0_range"][:, 1]).all()
+
+
+def test_voiced_range_is_the_quantisation_range():
+    log_f0 = np.array([0.0, 4.7, 5.1, 0.0, 4.5], dtype=np.float32)
+    assert ST.voiced_range(log_f0).tolist() == pytest.approx([4.5, 5.1])
+    assert ST.voiced_range(np.zeros(4, dtype=np.float32)).tolist() == [0.0, 0.0]
+
+
+def test_norm_mel_stores_the_training_statistics(tiny_feats, tmp_path):
+    cfg = tiny_variant(steps=2)
+    cfg["data"]["norm_mel"] = True
+    ST.train_stn(*_scps(tiny_feats), tmp_path / "n", cfg, progress=False)
+    m = load_model(tmp_path / "n" / "final.pt", build_stn)
+    data = ST.load_training_data(*_scps(tiny_feats), min_frames=16)
+    frames = np.concatenate([mel for mel, _, _ in data.values()])
+    assert np.allclose(m.mel_mean.numpy(), frames.mean(0), atol=1e-4)
+    assert np.allclose(m.mel_std.numpy(), frames.std(0), atol=1e-4)
 
 
 def test_beta_vaevc_trains_without_prosody_features(tiny_feats, tmp_path):
@@ -123,3 +143,8 @@ def test_variant_config_resolution():
     assert ST.variant_config(stn, "beta_vaevc")["model"] == {"d_model": 8, "prosody": False}
     with pytest.raises(KeyError, match="not in stn.sweep.C_p"):
         ST.variant_config(stn, "cp9")
+    harmonic = dict(stn, model={"d_model": 8, "harmonic": {"sigma_hz": 10.0}},
+                    beta_vaevc={"model": {"prosody": False, "harmonic": False}})
+    got = ST.variant_config(harmonic, "cp2.0", mel_preset=dict(TINY_MEL_PRESET, n_mels=12, hop_length=64))
+    assert got["model"]["harmonic"] == dict(TINY_MEL_PRESET, sigma_hz=10.0)
+    assert ST.variant_config(harmonic, "beta_vaevc", mel_preset=TINY_MEL_PRESET)["model"]["harmonic"] is False

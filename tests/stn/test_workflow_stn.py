@@ -12,14 +12,14 @@ from tests.workflow.conftest import ROOT, TINY_CORPUS, copy_recipe, snakemake
 def tiny_stn() -> dict:
     stn = yaml.safe_load((ROOT / "config.yaml").read_text())["stn"]
     stn["variants"] = ["stn"]  # β-VAEVC is covered by the unit tests; fewer jobs keep this test short
-    stn["model"] = dict(TINY_MODEL, n_mels=80, prosody=True, f0_head=True)
+    stn["model"] = dict(TINY_MODEL, n_mels=80, prosody=True, harmonic=True)
     stn["data"] = {"batch_size": 4, "seg_min": 24, "seg_max": 32, "spk_frames": 32, "chunk": 16,
                    "spk_source": "other"}
     stn["train"] = dict(stn["train"], steps=6, log_every=2, ckpt_every=4, warmup_steps=0)
     stn["loss"] = dict(stn["loss"], ramp_steps=4)
     stn["sweep"] = {"C_p": [1.5, 3.0], "overrides": {"train": {"steps": 3}}}
     stn["convert"] = dict(stn["convert"], per_speaker=2)
-    stn["vocoder"] = dict(stn["vocoder"], kind="world")  # the F0-head path; Griffin-Lim is unit-tested
+    stn["vocoder"] = dict(stn["vocoder"], kind="world")  # the harmonic source's F0 path; Griffin-Lim is unit-tested
     stn["score"] = dict(stn["score"], recognizer_dir=None, xvector_dir=None, pocketsphinx_per_speaker=0,
                         n_samples=1)
     return stn
