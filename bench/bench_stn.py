@@ -37,14 +37,16 @@ def main(argv=None) -> int:
 
     torch.set_num_threads(args.threads)
     cfg = yaml.safe_load(Path(args.config).read_text())
-    v = variant_config(cfg["stn"], "stn")
+    preset = cfg["feats"]["presets"]["stn_mel"]
+    v = variant_config(cfg["stn"], "stn", mel_preset=preset)
     model = build_stn(v["model"]).train()
     opt = make_optimizer(model.parameters(), TrainConfig.from_dict(v["train"]))
     loss_fn = make_loss_fn(v["loss"])
     d, m = v["data"], v["model"]["n_mels"]
     t_seg = (d["seg_min"] + d["seg_max"]) // 2
     batch = {"mel": torch.randn(d["batch_size"], t_seg, m) - 4, "spk": torch.randn(d["batch_size"], d["spk_frames"], m) - 4,
-             "target": torch.randint(0, 64, (d["batch_size"], t_seg))}
+             "target": torch.randint(0, 64, (d["batch_size"], t_seg)),
+             "f0_range": torch.tensor([[4.5, 5.3]]).expand(d["batch_size"], 2)}
     times = []
     for step in range(args.steps + 2):
         t0 = time.perf_counter()
@@ -56,7 +58,6 @@ def main(argv=None) -> int:
         times.append(time.perf_counter() - t0)
     step_s = float(np.median(times[2:]))
     model.eval()
-    preset = cfg["feats"]["presets"]["stn_mel"]
     vocoder = make_vocoder(cfg["stn"]["vocoder"], preset)
     n_frames = int(3.0 * preset["sample_rate"] / preset["hop_length"])
     mel = (np.random.default_rng(0).normal(size=(n_frames, m)) - 4).astype(np.float32)

@@ -9,7 +9,9 @@ Per converted utterance (``score_variant``), against the source X and the refere
 * prosody: Pearson correlation with X of log-F0 (RAPT, the ``stn_f0`` preset, on frames
   voiced in both) and of RMS energy (``stn_energy``), both computed from the audio.
   The output has the source's frame count (the decoder is frame-synchronous), so frames
-  are compared one to one after trimming to the shorter track (no DTW).
+  are compared one to one after trimming to the shorter track (no DTW);
+* the prosody encoder (``copy`` condition, whose codes are X's own): the fraction of frames
+  whose pitch / energy bins equal the quantised analysis of X (:func:`bin_accuracy`).
 
 Table 3 (``latent_eer``): speaker verification on all test pairs with cosine scores of
 time-averaged latents: Z_f / Z_e (the pitch / energy marginal posteriors, 8-d),
@@ -24,7 +26,7 @@ import numpy as np
 import torch
 
 from pystn import metrics
-from pystn.io import DataError, read_kv
+from pystn.io import DataError, read_kv, read_scp
 
 
 def prosody_tracks(path: str, f0_preset: dict, energy_preset: dict) -> tuple[np.ndarray, np.ndarray]:
@@ -42,6 +44,17 @@ def prosody_pcc(gen: tuple, ref: tuple) -> tuple[float, float]:
     pitch = metrics.pearson(fg[both], fr[both]) if both.sum() >= 3 else float("nan")
     m = min(len(gen[1]), len(ref[1]))
     return pitch, metrics.pearson(gen[1][:m], ref[1][:m])
+
+
+def bin_accuracy(codes: np.ndarray, src: tuple) -> tuple[float, float]:
+    """Fraction of frames where the prosody encoder's (pitch, energy) bins ``codes`` [T, 2] equal the
+    quantised analysis of the source (log-F0, energy) tracks: the encoder's accuracy on Eq. 2's target."""
+    from pystn.prosody import quantize_energy, quantize_pitch
+
+    pitch, energy = quantize_pitch(src[0]), quantize_energy(src[1])  # per whole utterance, as in training
+    n = min(len(codes), len(pitch), len(energy))
+    bins = np.rint(codes[:n]).astype(np.int64)
+    return float(np.mean(bins[:, 0] == pitch[:n])), float(np.mean(bins[:, 1] == energy[:n]))
 
 
 def span_rise(gen: tuple, ref: tuple, span: tuple[int, int]) -> tuple[float, float]:
@@ -114,6 +127,7 @@ def score_condition(cond_dir: Path, data_wavs: dict, texts: dict, refs: dict, to
     wavs = read_kv(cond_dir / "wav.scp")
     spans = {u: tuple(int(x) for x in v.split()) for u, v in read_kv(cond_dir / "spans").items()} \
         if (cond_dir / "spans").is_file() else {}
+    codes = read_scp(cond_dir / "codes.scp") if cond_dir.name == "copy" and (cond_dir / "codes.scp").is_file() else {}
     rows = []
     for u in tqdm(sorted(wavs), desc=f"score {cond_dir.name}", disable=not progress, mininterval=2.0):
         if u not in data_wavs or u not in texts:
@@ -126,6 +140,8 @@ def score_condition(cond_dir: Path, data_wavs: dict, texts: dict, refs: dict, to
             if recon.is_file():
                 row["f0_rise_vs_recon_hz"], row["energy_rise_vs_recon"] = span_rise(
                     gen, tools["prosody"](str(recon)), spans[u])
+        if u in codes:  # copy: the source's own (unedited) prosody codes
+            row["pitch_bin_acc"], row["energy_bin_acc"] = bin_accuracy(codes[u], tools["prosody"](data_wavs[u]))
         rows.append({"condition": cond_dir.name, **row})
     return rows
 
@@ -137,7 +153,7 @@ def summarise(rows: list[dict]) -> dict:
         edits = [r[f"{rate}_edits"] for r in rows if f"{rate}_edits" in r]
         if edits:
             out[rate] = sum(edits) / max(1, sum(r[f"{rate}_len"] for r in rows if f"{rate}_edits" in r))
-    keys = {k for r in rows for k in r if k.startswith(("cs_", "pitch_", "energy_pcc"))}
+    keys = {k for r in rows for k in r if k.startswith(("cs_", "pitch_", "energy_pcc", "energy_bin"))}
     for k in sorted(keys):
         out[k] = float(np.nanmean([r.get(k, np.nan) for r in rows]))
     for ref in ("", "_vs_recon"):
@@ -189,7 +205,9 @@ def closer_to_reference(rows: list[dict], name: str) -> float:
 TABLE1_ROWS = [("per", "content: project PER"), ("wer", "content: pocketsphinx WER"),
                ("cs_x_resemblyzer", "CS with X (Resemblyzer)"), ("cs_xref_resemblyzer", "CS with X' (Resemblyzer)"),
                ("cs_x_xvector", "CS with X (x-vector)"), ("cs_xref_xvector", "CS with X' (x-vector)"),
-               ("pitch_pcc", "pitch PCC with X"), ("energy_pcc", "energy PCC with X")]
+               ("pitch_pcc", "pitch PCC with X"), ("energy_pcc", "energy PCC with X"),
+               ("pitch_bin_acc", "prosody encoder: pitch bins right (frames)"),
+               ("energy_bin_acc", "prosody encoder: energy bins right (frames)")]
 TABLE1_COLS = [("source", "X (source audio)"), ("copy", "X copy-synth"), ("recon", "X̂"), ("speaker", "X_s"),
                ("pitch", "X_f"), ("energy", "X_e")]
 PAPER_KEYS = {"per": "cer", "cs_x_resemblyzer": "cs_x", "cs_xref_resemblyzer": "cs_xref",

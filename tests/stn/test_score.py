@@ -26,6 +26,14 @@ def test_span_rise():
     assert math.isclose(f0, 250.0 - 200.0) and math.isclose(en, 2.0 - 1.0)
 
 
+def test_bin_accuracy_against_the_quantised_source():
+    log_f0 = np.array([0.0, 4.0, 4.7, 0.0, 4.35])  # voiced min 4.0, max 4.7 -> bins 1, 7, 4
+    energy = np.array([0.0, 1.0, 2.0, 0.5, 1.0])  # 0..2 in 8 bins -> 0, 4, 7, 2, 4
+    codes = np.array([[0, 0], [1, 4], [7, 7], [0, 3], [3, 4]], dtype=np.float32)
+    assert S.bin_accuracy(codes, (log_f0, energy)) == (0.8, 0.8)
+    assert S.bin_accuracy(codes[:3], (log_f0, energy)) == (1.0, 1.0)  # quantised over the whole track
+
+
 def test_summarise_rates_means_and_emphasis():
     rows = [{"per_edits": 1, "per_len": 10, "cs_x_resemblyzer": 0.5, "cs_xref_resemblyzer": 0.7, "pitch_pcc": 0.9,
              "energy_pcc": 0.8, "f0_rise_hz": 10.0, "energy_rise": 0.1},
