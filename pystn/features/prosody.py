@@ -59,12 +59,32 @@ def track_f0(x: np.ndarray, sr: int, method: str, hop: int, fmin: float, fmax: f
     raise ValueError(f"unknown F0 method '{method}' (choose from {F0_METHODS})")
 
 
+def fix_octaves(track_hz: np.ndarray, width: int = 9) -> np.ndarray:
+    """F0 [T] in Hz (0 = unvoiced) with octave errors undone: each voiced frame is moved by the
+    power of 2 that brings it nearest the median of the ``width`` voiced frames around it (a
+    tracker's halving / doubling; within a factor sqrt(2) of the median nothing moves). One
+    halved frame would otherwise set a whole utterance's min-max quantisation range.
+    """
+    from scipy.ndimage import median_filter
+
+    out = np.asarray(track_hz, dtype=np.float64).copy()
+    voiced = np.flatnonzero(out > 0)
+    if len(voiced) < 3:
+        return out
+    log_f0 = np.log(out[voiced])
+    median = median_filter(log_f0, size=min(width, len(log_f0)), mode="nearest")
+    shifted = log_f0 + np.round((median - log_f0) / np.log(2.0)) * np.log(2.0)
+    out[voiced] = np.exp(shifted)
+    return out
+
+
 def f0(wav: np.ndarray, sr: int, s: dict) -> np.ndarray:
     """F0 per frame [T] float32: Hz, or ``log(Hz)`` on voiced frames when ``log: true``.
 
     Unvoiced frames are 0. ``T = framing.num_frames(N, frame_length, hop)`` with
     ``frame_length`` (default ``4 * hop``) standing for the mel's n_fft: the
-    tracker's output is cut (or zero-padded) to ``T``.
+    tracker's output is cut (or zero-padded) to ``T``. ``octave_fix: true`` applies
+    :func:`fix_octaves` to the tracker's output.
     """
     hop = int(s["hop_length"])
     n = framing.num_frames(len(wav), int(s.get("frame_length", 4 * hop)), hop)
@@ -73,6 +93,8 @@ def f0(wav: np.ndarray, sr: int, s: dict) -> np.ndarray:
     track = track_f0(wav, sr, s.get("method", "rapt"), hop, float(s.get("fmin", 60.0)),
                      float(s.get("fmax", 400.0)), float(s.get("voice_bias", 0.0)))
     track = framing.align(np.where(track > 0, track, 0.0), n)
+    if s.get("octave_fix", False):
+        track = fix_octaves(track)
     if s.get("log", False):
         track = np.where(track > 0, np.log(np.maximum(track, 1e-10)), 0.0)
     return track.astype(np.float32)

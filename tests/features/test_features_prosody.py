@@ -40,6 +40,23 @@ def test_log_f0_is_log_on_voiced_and_zero_on_unvoiced(arctic, arctic_f0):
     np.testing.assert_allclose(logf0[hz > 0], np.log(hz[hz > 0]), rtol=1e-6)
 
 
+def test_fix_octaves_undoes_halving_and_doubling():
+    track = np.array([97, 97, 96, 95, 96, 95, 94, 92, 91, 48, 47, 96, 97, 190, 97, 95, 0, 0, 93, 94.0])
+    fixed = prosody.fix_octaves(track)
+    np.testing.assert_allclose(fixed[[9, 10, 13]], [96, 94, 95])  # back into the contour's octave
+    np.testing.assert_allclose(fixed[[0, 8, 18]], track[[0, 8, 18]])  # in-range frames untouched
+    assert (fixed[[16, 17]] == 0).all()
+    accent = np.array([100, 101, 100, 135, 100, 99, 100.0])  # a 1.35x jump is no octave error
+    np.testing.assert_allclose(prosody.fix_octaves(accent), accent)
+
+
+def test_octave_fix_preset_key(arctic):
+    wav, sr = arctic
+    plain, fixed = extract(f0_preset("rapt"), wav, sr), extract({**f0_preset("rapt"), "octave_fix": True}, wav, sr)
+    assert plain.shape == fixed.shape and ((fixed > 0) <= (plain > 0)).all()
+    assert np.mean(fixed[fixed > 0] == plain[fixed > 0]) > 0.95  # real speech: few frames move
+
+
 def test_f0_of_a_tone(presets, sine):
     p = {**presets["stn_f0"], "log": False}
     f0 = extract(p, sine(150.0, 22050, 1.0), 22050)
