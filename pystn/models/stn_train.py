@@ -68,8 +68,9 @@ def shuffle_chunks(mat: np.ndarray, chunk: int, rng: np.random.Generator) -> np.
 def make_batch_fn(data: dict, batch_size: int, seg_min: int, seg_max: int, spk_frames: int, chunk: int,
                   seed: int, utt2spk: dict | None = None):
     """``batch_fn(step) -> {'mel': [B,T,M], 'spk': [B,T',M], 'target': [B,T] long, 'f0_range': [B,2]}``
-    (the target and the whole utterance's :func:`voiced_range` where the data has them). With ``utt2spk`` the speaker-encoder crop comes
-    from another utterance of the same speaker (the same one when the speaker has only one)."""
+    (the target and the whole utterance's :func:`voiced_range` where the data has them). With
+    ``utt2spk`` the speaker-encoder crop comes from another utterance of the same speaker (the
+    same one when the speaker has only one)."""
     keys = sorted(data)
     by_speaker: dict[str, list[str]] = {}
     for u in keys:
