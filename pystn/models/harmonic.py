@@ -12,7 +12,7 @@ prosody latent carries is therefore rendered explicitly:
    brings its own pitch register.
 2. :func:`harmonic_contrast`: the log-mel contrast that a harmonic comb at that F0
    adds to a flat spectrum: log M·comb − log M·mean(comb), with Gaussian lobes for
-   the analysis window's main lobe. The decoder's mel is envelope + gain ⊙ contrast.
+   the analysis window's main lobe. The decoder's mel is envelope + contrast.
 
 Shapes: B batch, T frames, M mel bins, F = n_fft / 2 + 1 linear bins.
 """

@@ -123,7 +123,6 @@ class SpeechTripleNet(nn.Module):
         self.register_buffer("lin_freqs", freqs, persistent=False)
         self.f0_range = H.F0Range(d_speaker)
 
-
     def set_mel_stats(self, mean: torch.Tensor, std: torch.Tensor) -> None:
         """Per-bin log-mel mean and std [M] of the training data: the encoders then read
         (mel - mean) / std and the decoder writes mean + std * output (a reparametrisation:
@@ -200,10 +199,10 @@ class SpeechTripleNet(nn.Module):
             out["logits"] = self.prosody_logits(mel)
             codes = self.prosody_codes(out["logits"], sample=self.training)
         z_c, z_s = (reparameterize(mu_c, ls_c), reparameterize(mu_s, ls_s)) if self.training else (mu_c, mu_s)
-        dec = self.decode_all(z_c, z_s, *codes, f0_range=f0_range)
-        out["mel_hat"] = dec["mel"]
         if self.harmonic:  # the register is read from the posterior mean, as at inference
             out["f0_range_hat"] = self.f0_range(mu_s)
+            f0_range = out["f0_range_hat"] if f0_range is None else f0_range
+        out["mel_hat"] = self.decode_all(z_c, z_s, *codes, f0_range=f0_range)["mel"]
         return out
 
     @torch.no_grad()
