@@ -52,6 +52,23 @@ def random_crop(length: int, segment: int, rng: np.random.Generator) -> slice:
     return slice(start, start + segment)
 
 
+def freq_warp(mat: np.ndarray, alpha: float) -> np.ndarray:
+    """VTLN-like warp of filterbank channels [T, D]: out[:, k] = mat[:, k * alpha] (linear
+    interpolation), so spectral features move from channel k * alpha to k; on a filterbank
+    that is linear in Hz from 0 (a Slaney mel below 1 kHz) frequencies scale by 1 / alpha.
+
+    A speaker's formants move by a near-constant factor on the mel axis; warping training
+    utterances by random alpha in [1 - w, 1 + w] makes a model less speaker dependent (BNF DNNs)
+    or shows it speakers it has not heard (SpeechTripleNet's pseudo-speakers).
+    """
+    d = mat.shape[1]
+    src = np.clip(np.arange(d) * alpha, 0, d - 1)
+    lo = np.floor(src).astype(int)
+    hi = np.minimum(lo + 1, d - 1)
+    frac = (src - lo).astype(np.float32)
+    return mat[:, lo] * (1 - frac) + mat[:, hi] * frac
+
+
 def pad_batch(mats: Sequence[np.ndarray], pad_value: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
     """Stack [T_i, D] (or [T_i]) arrays into a [B, T_max, D] tensor plus lengths [B] (long)."""
     lengths = torch.tensor([len(m) for m in mats], dtype=torch.long)

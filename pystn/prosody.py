@@ -35,6 +35,14 @@ def _minmax_bins(values: np.ndarray, lo_bin: int, hi_bin: int) -> np.ndarray:
     return lo_bin + np.minimum((scaled * n).astype(np.int64), n - 1)
 
 
+def voiced_range(log_f0: np.ndarray) -> np.ndarray:
+    """(min, max) [2] float32 of an utterance's voiced log-F0 [T]: the range that
+    :func:`quantize_pitch` scales into the voiced bins; (0, 0) when nothing is voiced."""
+    log_f0 = np.asarray(log_f0).reshape(-1)
+    voiced = log_f0[log_f0 > 0]
+    return np.array([voiced.min(), voiced.max()] if voiced.size else [0.0, 0.0], dtype=np.float32)
+
+
 def quantize_pitch(log_f0: np.ndarray, n_bins: int = N_BINS) -> np.ndarray:
     """Pitch bins y_f [T] int64 from log-F0 [T] (unvoiced = 0): 0 unvoiced, 1..n_bins-1 voiced."""
     log_f0 = np.asarray(log_f0).reshape(-1)

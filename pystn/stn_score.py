@@ -172,7 +172,7 @@ def latent_embeddings(model, mels: dict) -> dict[str, dict[str, np.ndarray]]:
 
     out = {"Z_f": {}, "Z_e": {}, "Z_p": {}, "Z_s": {}}
     for u, mel in mels.items():
-        x = torch.from_numpy(mel)[None]
+        x = torch.tensor(mel)[None]
         out["Z_s"][u] = model.encode_speaker(x)[0][0].numpy()
         if model.has_prosody:
             q = model.prosody_logits(x).softmax(-1)[0]  # [T, 64]
@@ -180,6 +180,46 @@ def latent_embeddings(model, mels: dict) -> dict[str, dict[str, np.ndarray]]:
             out["Z_p"][u], out["Z_f"][u], out["Z_e"][u] = (q.mean(0).numpy(), pf.mean(0).numpy(),
                                                          pe.mean(0).numpy())
     return {k: v for k, v in out.items() if v}
+
+
+def target_embeddings(log_f0: dict, energy: dict, utts: list[str]) -> dict[str, dict[str, np.ndarray]]:
+    """Time-averaged one-hot targets of Eq. 2 per utterance: {'Y_f','Y_e'} -> {utt: [n_bins]}, the
+    histograms of the per-utterance min-max quantised log-F0 [T] and energy [T]. The limit that
+    Z_f and Z_e approach as the prosody code matches its target, so EER(Y_f) is the floor that
+    EER(Z_f) reaches without the code holding more than its self-supervision asks."""
+    from pystn.prosody import N_BINS, quantize_energy, quantize_pitch
+
+    def hist(bins: np.ndarray) -> np.ndarray:
+        return np.bincount(bins, minlength=N_BINS) / max(len(bins), 1)
+
+    return {"Y_f": {u: hist(quantize_pitch(log_f0[u].reshape(-1))) for u in utts},
+            "Y_e": {u: hist(quantize_energy(energy[u].reshape(-1))) for u in utts}}
+
+
+@torch.no_grad()
+def register_fit(model, mels: dict, log_f0: dict) -> dict[str, float]:
+    """How the harmonic source's register, read from μ_s, follows each utterance's analysed
+    voiced log-F0 (min, max) (:func:`pystn.prosody.voiced_range`), over the utterances of ``mels``:
+    Pearson correlation of predicted and analysed min and max, and the spread (std of the
+    predicted mid-range over std of the analysed one; < 1: compressed toward the training mean).
+    Empty for a model without the harmonic source."""
+    from pystn.prosody import voiced_range
+
+    if not getattr(model, "harmonic", None):
+        return {}
+    pred, true = [], []
+    for u, mel in mels.items():
+        target = voiced_range(log_f0[u])
+        if target[1] <= 0:
+            continue
+        pred.append(model.f0_range(model.encode_speaker(torch.tensor(mel)[None])[0])[0].numpy())
+        true.append(target)
+    pred, true = np.array(pred, dtype=np.float64), np.array(true, dtype=np.float64)
+    if len(true) < 3:
+        return {}
+    return {"register_pcc_min": metrics.pearson(pred[:, 0], true[:, 0]),
+            "register_pcc_max": metrics.pearson(pred[:, 1], true[:, 1]),
+            "register_spread": float(pred.mean(1).std() / max(true.mean(1).std(), 1e-9))}
 
 
 def latent_eer(embs: dict[str, dict[str, np.ndarray]], utt2spk: dict) -> dict[str, float]:

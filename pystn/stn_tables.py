@@ -34,29 +34,43 @@ def table2(scores: dict, paper: dict) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
-def table3(eers: dict[float, dict], paper: dict, kl_p: dict[float, float] | None = None
-           ) -> tuple[list[str], list[list[str]]]:
-    """EER per latent (rows) per C_p (columns): 'this run (paper)'.
+def table3(eers: dict[float, dict], paper: dict, kl_p: dict[float, float] | None = None,
+           main: tuple[str, dict] | None = None) -> tuple[list[str], list[list[str]]]:
+    """EER per latent (rows) per C_p (columns): 'this run (paper)'; ``main`` = (label, EER dict)
+    of the main model, a last column.
 
     ``kl_p``: C_p -> KL(Z_p) at the last training step (nats/frame), printed as a last row.
     While KL(Z_p) < C_p the capacity term γ_p|KL − C_p| (Eq. 5) has the gradient −γ_p ∇KL
     whatever C_p is, so models whose KL never reached their capacity are the same model.
+    Rows for Y_f / Y_e (the time-averaged Eq. 2 targets) and for the harmonic source's register
+    (:func:`pystn.stn_score.register_fit`) appear when the EER files have them.
     """
     cps = sorted(eers)
-    header = ["EER"] + [f"C_p={c:g}" for c in cps]
-    rows = []
-    for z in ("Z_f", "Z_e", "Z_p", "Z_s"):
-        cells = [f"EER({z})"]
-        for c in cps:
-            ref = paper.get(float(c), {}).get(z)
-            this = fmt_cell(eers[c].get(f"eer_{z}"))
+    columns = [eers[c] for c in cps] + ([main[1]] if main else [])
+    header = ["EER"] + [f"C_p={c:g}" for c in cps] + ([main[0]] if main else [])
+
+    def row(label: str, key: str, paper_key: str | None = None) -> list[str] | None:
+        if not any(key in col for col in columns):
+            return None
+        cells = [label]
+        for k, col in enumerate(columns):
+            ref = paper.get(float(cps[k]), {}).get(paper_key) if paper_key and k < len(cps) else None
+            this = fmt_cell(col.get(key))
             cells.append(this if ref is None else f"{this} ({ref:.4f})")
-        rows.append(cells)
+        return cells
+
+    rows = [row(f"EER({z})", f"eer_{z}", z) for z in ("Z_f", "Z_e", "Z_p", "Z_s")]
+    rows += [row(f"EER({y}): the time-averaged {what}-bin target of Eq. 2 (what Z_{y[-1]} tends to)", f"eer_{y}")
+             for y, what in (("Y_f", "pitch"), ("Y_e", "energy"))]
+    rows += [row("register from Z_s vs the analysed F0 range: PCC of the minimum", "register_pcc_min"),
+             row("register from Z_s vs the analysed F0 range: PCC of the maximum", "register_pcc_max"),
+             row("register from Z_s: spread / analysed spread (< 1: compressed)", "register_spread")]
+    rows = [r for r in rows if r]
     if kl_p:
         rows.append(["KL(Z_p) at the last step, nats/frame"] +
                     [("–" if c not in kl_p else
                       f"{kl_p[c]:.2f} ({'capacity reached' if kl_p[c] >= c else 'below C_p: capacity never bound'})")
-                     for c in cps])
+                     for c in cps] + (["–"] if main else []))
     return header, rows
 
 
@@ -149,8 +163,10 @@ def read_eers(score_root: Path, c_ps: list[float]) -> dict[float, dict]:
     return {float(c): read_json(score_root / "eer" / f"cp{c}.json") for c in c_ps}
 
 
-def write_all(out: Path, scores: dict, eers: dict, train: dict, paper: dict, labels: dict) -> dict:
-    """Tables 1-3 and the emphasis table (.md + .csv) and metrics.json; returns the metrics."""
+def write_all(out: Path, scores: dict, eers: dict, train: dict, paper: dict, labels: dict,
+              main_eer: dict | None = None) -> dict:
+    """Tables 1-3 and the emphasis table (.md + .csv) and metrics.json; returns the metrics.
+    ``main_eer``: the main model's latent EERs (``eer/stn.json``), Table 3's last column."""
     run, ref = labels["this_run"], paper.get("label", "paper")
     write_table(out, "table1", f"Table 1: factor similarity with source speech X — {run}; "
                 f"paper values in parentheses ({ref}; the paper's content column is a CER)",
@@ -163,11 +179,15 @@ def write_all(out: Path, scores: dict, eers: dict, train: dict, paper: dict, lab
                     f"{run}; paper in parentheses ({ref})",
                     *table3(eers, {float(k): v for k, v in paper.get("table3", {}).items()},
                             {sweep_c_p(name): info["final_kl_p"] for name, info in train.items()
-                             if sweep_c_p(name) is not None and "final_kl_p" in info}))
+                             if sweep_c_p(name) is not None and "final_kl_p" in info},
+                            (f"main model ({train.get('stn', {}).get('steps', 0):.0f} steps)", main_eer)
+                            if main_eer else None))
     write_table(out, "emphasis", "Emphasis check: the emphasised span's mean F0 and energy vs the source X "
                 f"(paper: {paper.get('emphasis_listening_accuracy', '–')} of emphasised words identified by "
                 f"listeners) — {run}", *emphasis_table(scores))
     metrics = flat_metrics(scores, eers, train)
+    if main_eer:
+        metrics.update({f"table3.main.{k}": float(x) for k, x in main_eer.items() if not np.isnan(x)})
     metrics.update({k: v for k, v in quality_checks(scores, eers).items() if not np.isnan(v)})
     write_json(out / "metrics.json", metrics)
     return metrics

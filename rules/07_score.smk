@@ -97,11 +97,13 @@ rule stn_score_eer:
     input:
         model="results/05_train/stn/{variant}/final.pt",
         mel=lambda wc: stn_feats("test", "stn_mel"),
+        f0=lambda wc: stn_feats("test", "stn_f0"),
+        energy=lambda wc: stn_feats("test", "stn_energy"),
         utt2spk=lambda wc: W.data_file(config["stn"]["corpus"], "test", "utt2spk"),
     output:
         "results/07_score/stn/eer/{variant}.json",
     wildcard_constraints:
-        variant="cp[0-9.]+",
+        variant="cp[0-9.]+|stn",   # Table 3's sweep models and its last column, the main model
     params:
         model_dir=lambda wc, input: os.path.dirname(input.model),
         data_dir=lambda wc, input: os.path.dirname(input.utt2spk),
@@ -117,8 +119,8 @@ rule stn_score_eer:
     conda:
         "../environment.yml"
     shell:
-        "$PYSTN_PY $PYSTN_STEPS/score_stn_eer.py --threads {threads} {params.model_dir} {params.data_dir} "
-        "{input.mel} {output} > {log} 2>&1"
+        "$PYSTN_PY $PYSTN_STEPS/score_stn_eer.py --threads {threads} --f0-scp {input.f0} --energy-scp {input.energy} "
+        "{params.model_dir} {params.data_dir} {input.mel} {output} > {log} 2>&1"
 
 
 STN_OUT = "results/07_score/stn"
@@ -132,6 +134,7 @@ rule stn_tables:
     input:
         scores=expand("results/07_score/stn/{v}/metrics.json", v=config.get("stn", {}).get("variants", [])),
         eers=expand("results/07_score/stn/eer/cp{c}.json", c=config.get("stn", {}).get("sweep", {}).get("C_p", [])),
+        main_eer=["results/07_score/stn/eer/stn.json"] if "stn" in config.get("stn", {}).get("variants", []) else [],
         train=expand("results/05_train/stn/{v}/final.pt", v=stn_variant_names(config["stn"]) if "stn" in config else []),
         targets=lambda wc: config["stn"]["score"]["targets"],
         wav_scp=lambda wc: W.data_file(config["stn"]["corpus"], "test", "wav.scp"),

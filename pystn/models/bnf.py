@@ -27,7 +27,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from pystn.batching import label_index, pad_batch, sample_keys, step_rng
+from pystn.batching import freq_warp, label_index, pad_batch, sample_keys, step_rng
 from pystn.io import DataError
 
 
@@ -213,20 +213,6 @@ def input_stats(feats: dict, cmn: bool) -> tuple[np.ndarray, np.ndarray]:
     mats = [m - m.mean(0) if cmn else m for m in feats.values()]
     cat = np.concatenate(mats)
     return cat.mean(0), cat.std(0)
-
-
-def freq_warp(mat: np.ndarray, alpha: float) -> np.ndarray:
-    """VTLN-like warp of filterbank channels: out[:, k] = mat[:, k * alpha] (linear interpolation).
-
-    A speaker's formants move by a near-constant factor on the mel axis; warping training
-    utterances by random alpha in [1 - w, 1 + w] makes the DNN less speaker dependent.
-    """
-    d = mat.shape[1]
-    src = np.clip(np.arange(d) * alpha, 0, d - 1)
-    lo = np.floor(src).astype(int)
-    hi = np.minimum(lo + 1, d - 1)
-    frac = (src - lo).astype(np.float32)
-    return mat[:, lo] * (1 - frac) + mat[:, hi] * frac
 
 
 def make_batch_fn(feats: dict, targets: dict, speakers: dict, batch_size: int, seed: int, warp: float = 0.0):

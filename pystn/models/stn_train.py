@@ -22,11 +22,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pystn.batching import load_feats, random_crop, sample_keys, step_rng
+from pystn.batching import freq_warp, load_feats, random_crop, sample_keys, step_rng
 from pystn.io import DataError
 from pystn.losses import stn_loss
 from pystn.models.stn import build_stn
-from pystn.prosody import joint_target
+from pystn.prosody import joint_target, voiced_range
 from pystn.models.stn_variants import variant_config, variant_names  # noqa: F401  (re-exported)
 from pystn.training import train, train_config
 
@@ -66,11 +66,17 @@ def shuffle_chunks(mat: np.ndarray, chunk: int, rng: np.random.Generator) -> np.
 
 
 def make_batch_fn(data: dict, batch_size: int, seg_min: int, seg_max: int, spk_frames: int, chunk: int,
-                  seed: int, utt2spk: dict | None = None):
+                  seed: int, utt2spk: dict | None = None, warp: float = 0.0):
     """``batch_fn(step) -> {'mel': [B,T,M], 'spk': [B,T',M], 'target': [B,T] long, 'f0_range': [B,2]}``
     (the target and the whole utterance's :func:`voiced_range` where the data has them). With
     ``utt2spk`` the speaker-encoder crop comes from another utterance of the same speaker (the
-    same one when the speaker has only one)."""
+    same one when the speaker has only one).
+
+    ``warp`` > 0: pseudo-speakers. Each example (its mel and its speaker crop alike) is warped
+    by :func:`freq_warp` with alpha ~ U[1 - warp, 1 + warp]: formants and harmonics move to
+    1 / alpha of their frequency (exactly below 1 kHz of the Slaney mel), so the register moves
+    by -log alpha; the min-max bins of Eq. 2 are relative and stay. As Kaldi's speed perturbation
+    turns 20 speakers into 60, this shows the speaker encoder a continuum of voices."""
     keys = sorted(data)
     by_speaker: dict[str, list[str]] = {}
     for u in keys:
@@ -93,23 +99,19 @@ def make_batch_fn(data: dict, batch_size: int, seg_min: int, seg_max: int, spk_f
         for u, src in zip(utts, sources):
             mel, target, log_f0 = data[u]
             win = random_crop(len(mel), seg, rng)
-            parts["mel"].append(mel[win])
+            alpha = float(rng.uniform(1 - warp, 1 + warp)) if warp > 0 else 1.0
+            parts["mel"].append(freq_warp(mel[win], alpha) if warp > 0 else mel[win])
             if target is not None:
                 parts["target"].append(target[win])
             if log_f0 is not None:
-                parts["f0_range"].append(voiced_range(log_f0))
+                register = voiced_range(log_f0)
+                parts["f0_range"].append(register - np.float32(np.log(alpha)) * (register > 0))
             src_mel = data[src][0]
-            parts["spk"].append(shuffle_chunks(src_mel[random_crop(len(src_mel), spk_len, rng)], chunk, rng))
+            spk = shuffle_chunks(src_mel[random_crop(len(src_mel), spk_len, rng)], chunk, rng)
+            parts["spk"].append(freq_warp(spk, alpha) if warp > 0 else spk)
         return {k: torch.from_numpy(np.stack(v)) for k, v in parts.items() if v}
 
     return batch_fn
-
-
-def voiced_range(log_f0: np.ndarray) -> np.ndarray:
-    """(min, max) [2] float32 of an utterance's voiced log-F0 [T] (the quantisation range of
-    :func:`pystn.prosody.quantize_pitch`); (0, 0) when nothing is voiced."""
-    voiced = log_f0[log_f0 > 0]
-    return np.array([voiced.min(), voiced.max()] if voiced.size else [0.0, 0.0], dtype=np.float32)
 
 
 def make_loss_fn(loss_cfg: dict):
@@ -126,7 +128,8 @@ def train_stn(mel_scp: str, f0_scp: str | None, energy_scp: str | None, out_dir:
 
     ``cfg``: {'model': build_stn kwargs, 'loss': stn_loss weights, 'data': {batch_size,
     seg_min, seg_max, spk_frames, chunk, spk_source ('same' | 'other'), norm_mel (bool: the model
-    reads and writes standardised log-mel, :func:`mel_stats`)}, 'train': TrainConfig dict}.
+    reads and writes standardised log-mel, :func:`mel_stats`), warp (pseudo-speakers,
+    :func:`make_batch_fn`)}, 'train': TrainConfig dict}.
     β-VAEVC (``model.prosody: false``) needs neither f0 nor energy;
     ``spk_source: other`` needs ``utt2spk_path``.
     """
@@ -143,7 +146,8 @@ def train_stn(mel_scp: str, f0_scp: str | None, energy_scp: str | None, out_dir:
     tcfg = train_config(cfg["train"], inputs, extra={"loss": cfg["loss"], "data": d})
     data = load_training_data(mel_scp, f0_scp, energy_scp, min_frames=max(d["seg_min"], 16))
     batch_fn = make_batch_fn(data, d["batch_size"], d["seg_min"], d["seg_max"], d["spk_frames"],
-                             d["chunk"], tcfg.seed, read_kv(utt2spk_path) if other else None)
+                             d["chunk"], tcfg.seed, read_kv(utt2spk_path) if other else None,
+                             float(d.get("warp", 0.0)))
     torch.manual_seed(tcfg.seed)
     model = build_stn(cfg["model"])
     if d.get("norm_mel", False):

@@ -63,6 +63,34 @@ def test_latent_eer_separates_speakers_by_z_s():
     assert set(eers) == {"eer_Z_f", "eer_Z_e", "eer_Z_p", "eer_Z_s"}
 
 
+def test_target_embeddings_are_bin_histograms_of_eq2():
+    f0_hz = np.array([0, 100, 100, 200, 200, 200, 0], dtype=np.float32)
+    log_f0 = {"a": np.where(f0_hz > 0, np.log(np.maximum(f0_hz, 1)), 0).astype(np.float32)}
+    energy = {"a": np.array([0.0, 1, 2, 3, 4, 5, 6, 7], dtype=np.float32)}
+    y = S.target_embeddings(log_f0, energy, ["a"])
+    # unvoiced frames -> bin 0; the voiced min and max -> the lowest and highest voiced bins (Eq. 2)
+    np.testing.assert_allclose(y["Y_f"]["a"], np.array([2, 2, 0, 0, 0, 0, 0, 3]) / 7)
+    np.testing.assert_allclose(y["Y_e"]["a"], np.full(8, 1 / 8))
+
+
+def test_register_fit_measures_correlation_and_compression():
+    from types import SimpleNamespace
+
+    # a fake model whose register is 4 + 0.05 k (min) and 4.5 + 0.05 k (max) for an utterance of level k
+    fake = SimpleNamespace(harmonic={"sample_rate": 8000},
+                           encode_speaker=lambda mel: (mel.mean(dim=(1, 2))[:, None], None),
+                           f0_range=lambda mu: torch.cat([4 + 0.05 * mu, 4.5 + 0.05 * mu], -1))
+    mels = {f"u{k}": np.full((20, 12), float(k), dtype=np.float32) for k in range(1, 6)}
+    log_f0 = {f"u{k}": np.array([0, 4 + 0.1 * k, 4.5 + 0.1 * k, 0], dtype=np.float32) for k in range(1, 6)}
+    mels["silent"], log_f0["silent"] = np.zeros((20, 12), dtype=np.float32), np.zeros(4, dtype=np.float32)
+    fit = S.register_fit(fake, mels, log_f0)
+    assert math.isclose(fit["register_pcc_min"], 1.0) and math.isclose(fit["register_pcc_max"], 1.0)
+    assert math.isclose(fit["register_spread"], 0.5, rel_tol=1e-4)  # half the analysed spread
+    log_f0["u5"] = np.array([0, 4.1, 4.6, 0], dtype=np.float32)  # the highest prediction, a low range
+    assert S.register_fit(fake, mels, log_f0)["register_pcc_min"] < 0.5
+    assert S.register_fit(build_stn(TINY_MODEL).eval(), mels, log_f0) == {}  # no harmonic source
+
+
 def test_tables_print_run_and_paper_values(tmp_path):
     summary = {"source": {"per": 0.1}, "recon": {"per": 0.12, "pitch_pcc": 0.95},
                "speaker": {"per": 0.2, "cs_xref_resemblyzer": 0.8, "closer_to_xref_resemblyzer": 0.9,
@@ -71,18 +99,25 @@ def test_tables_print_run_and_paper_values(tmp_path):
                "emphasis": {"n": 4, "f0_rise_hz": 12.0, "energy_rise": 0.01, "both_rise_frac": 0.75}}
     paper = {"label": "paper: VCTK", "table1": {"recon": {"cer": 0.1232, "pitch_pcc": 0.9126}},
              "table3": {1.5: {"Z_f": 0.37, "Z_s": 0.07}}}
-    eers = {1.5: {"eer_Z_f": 0.4, "eer_Z_e": 0.45, "eer_Z_p": 0.4, "eer_Z_s": 0.1},
-            3.0: {"eer_Z_f": 0.3, "eer_Z_e": 0.45, "eer_Z_p": 0.4, "eer_Z_s": 0.1}}
+    eers = {1.5: {"eer_Z_f": 0.4, "eer_Z_e": 0.45, "eer_Z_p": 0.4, "eer_Z_s": 0.1, "eer_Y_f": 0.48},
+            3.0: {"eer_Z_f": 0.3, "eer_Z_e": 0.45, "eer_Z_p": 0.4, "eer_Z_s": 0.1, "eer_Y_f": 0.48}}
     m = T.write_all(tmp_path, {"stn": summary, "beta_vaevc": {"speaker": {"per": 0.3}}}, eers,
                     {"stn": {"steps": 10}, "cp1.5": {"final_kl_p": 1.9}, "cp3.0": {"final_kl_p": 2.4}}, paper,
-                    {"this_run": "this run: synth"})
+                    {"this_run": "this run: synth"},
+                    {"eer_Z_f": 0.35, "eer_Z_s": 0.2, "register_pcc_min": 0.6, "register_spread": 0.4})
     t1 = (tmp_path / "table1.md").read_text()
     assert "0.1200 (0.1232)" in t1 and "0.9500 (0.9126)" in t1 and "this run: synth" in t1
     t3 = (tmp_path / "table3.md").read_text()
     assert "0.4000 (0.3700)" in t3
-    assert "| 1.90 (capacity reached) | 2.40 (below C_p: capacity never bound) |" in t3
+    assert "| EER | C_p=1.5 | C_p=3 | main model (10 steps) |" in t3
+    assert "| EER(Z_f) | 0.4000 (0.3700) | 0.3000 | 0.3500 |" in t3
+    assert "| EER(Y_f): the time-averaged pitch-bin target of Eq. 2 (what Z_f tends to) | 0.4800 | 0.4800 | – |" in t3
+    assert "PCC of the minimum | – | – | 0.6000 |" in t3 and "PCC of the maximum" not in t3
+    assert "EER(Y_e)" not in t3
+    assert "| 1.90 (capacity reached) | 2.40 (below C_p: capacity never bound) | – |" in t3
     assert "0.7500" in (tmp_path / "emphasis.md").read_text()
     assert m["stn.speaker.per"] == 0.2 and m["table3.cp3.eer_Z_f"] == 0.3 and m["train.stn.steps"] == 10
+    assert m["table3.main.register_spread"] == 0.4
     assert m["check.xs_closer_to_xref_most"] == 1.0 and m["check.xf_changes_pitch_more_than_xs"] == 1.0
     assert m["check.eer_zf_falls_with_cp"] == 1.0 and m["check.eer_zs_below_zf"] == 1.0
     assert math.isclose(m["check.recon_per_minus_source_per"], 0.02)

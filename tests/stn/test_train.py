@@ -108,10 +108,34 @@ def test_harmonic_source_and_other_utterance_speaker_input_train(tiny_feats, tmp
     assert batch["f0_range"].shape == (3, 2) and (batch["f0_range"][:, 0] <= batch["f0_range"][:, 1]).all()
 
 
+def test_pseudo_speaker_warp_moves_spectrum_and_register_together():
+    channels = np.arange(40)
+    bump = np.exp(-0.5 * ((channels - 20) / 2.0) ** 2).astype(np.float32)  # a "formant" at channel 20
+    log_f0 = np.where(np.arange(60) % 3 > 0, np.log(150.0), 0.0).astype(np.float32)
+    data = {f"u{k}": (np.tile(bump, (60, 1)), np.zeros(60, np.int64), log_f0) for k in range(4)}
+    plain = ST.make_batch_fn(data, 4, 32, 32, 32, 32, seed=3)(0)
+    warped = ST.make_batch_fn(data, 4, 32, 32, 32, 32, seed=3, warp=0.2)(0)
+    np.testing.assert_allclose(plain["f0_range"].numpy(), np.log(150.0), rtol=1e-6)
+    assert (plain["mel"][:, 0].argmax(-1) == 20).all()
+
+    def centroid(mel):  # [B, T, M] -> [B]
+        return (mel[:, 0] * torch.arange(40)).sum(-1) / mel[:, 0].sum(-1)
+
+    freq_scale = centroid(warped["mel"]) / 20  # the bump moved to 20 / alpha
+    register_scale = torch.exp(warped["f0_range"][:, 0] - np.log(150.0))
+    torch.testing.assert_close(register_scale, freq_scale, rtol=0.02, atol=0)
+    torch.testing.assert_close(centroid(warped["spk"]), centroid(warped["mel"]))  # the same voice
+    assert (freq_scale - 1).abs().max() > 0.02 and (freq_scale - 1).abs().max() < 0.26
+    assert torch.equal(warped["target"], plain["target"])  # Eq. 2's bins are relative: unchanged
+
+
 def test_voiced_range_is_the_quantisation_range():
+    from pystn.prosody import quantize_pitch, voiced_range
+
     log_f0 = np.array([0.0, 4.7, 5.1, 0.0, 4.5], dtype=np.float32)
-    assert ST.voiced_range(log_f0).tolist() == pytest.approx([4.5, 5.1])
-    assert ST.voiced_range(np.zeros(4, dtype=np.float32)).tolist() == [0.0, 0.0]
+    assert voiced_range(log_f0).tolist() == pytest.approx([4.5, 5.1])
+    assert quantize_pitch(log_f0)[[4, 2]].tolist() == [1, 7]  # its ends are the lowest and highest voiced bins
+    assert voiced_range(np.zeros(4, dtype=np.float32)).tolist() == [0.0, 0.0]
 
 
 def test_norm_mel_stores_the_training_statistics(tiny_feats, tmp_path):
