@@ -244,12 +244,14 @@ def closer_to_reference(rows: list[dict], name: str) -> float:
 
 TABLE1_ROWS = [("per", "content: project PER"), ("wer", "content: pocketsphinx WER"),
                ("cs_x_resemblyzer", "CS with X (Resemblyzer)"), ("cs_xref_resemblyzer", "CS with X' (Resemblyzer)"),
+               ("closer_to_xref_resemblyzer", "closer to X' than to X (Resemblyzer; share of pairs)"),
                ("cs_x_xvector", "CS with X (x-vector)"), ("cs_xref_xvector", "CS with X' (x-vector)"),
                ("pitch_pcc", "pitch PCC with X"), ("energy_pcc", "energy PCC with X"),
                ("pitch_bin_acc", "prosody encoder: pitch bins right (frames)"),
                ("energy_bin_acc", "prosody encoder: energy bins right (frames)")]
 TABLE1_COLS = [("source", "X (source audio)"), ("copy", "X copy-synth"), ("recon", "X̂"), ("speaker", "X_s"),
-               ("pitch", "X_f"), ("energy", "X_e")]
+               ("pitch", "X_f"), ("energy", "X_e"),
+               ("global_swap", "X_s by WORLD global statistics (reference)")]
 PAPER_KEYS = {"per": "cer", "cs_x_resemblyzer": "cs_x", "cs_xref_resemblyzer": "cs_xref",
               "pitch_pcc": "pitch_pcc", "energy_pcc": "energy_pcc"}
 

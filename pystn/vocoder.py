@@ -16,6 +16,8 @@ no centring (reflect padding of (n_fft - hop) / 2 each side).
 * :func:`make_vocoder`: the ``vocoder:`` config block -> a callable ``(mel [T, M], f0 [T] Hz | None) -> wav [N]``.
 * :func:`world_pitch_edit`: WORLD analysis / resynthesis of a waveform with its F0 scaled on
   chosen frames (the signal-processing counterpart of a pitch edit, a reference for X_f).
+* :func:`world_global_swap`: the classic global-statistics voice conversion (log-F0 mean and
+  variance, mel-cepstral and aperiodicity means moved to a reference's), a reference for X_s.
 """
 
 from __future__ import annotations
@@ -211,3 +213,31 @@ def world_pitch_edit(wav: np.ndarray, sr: int, world_preset: dict, factor: np.nd
     f = np.broadcast_to(np.asarray(factor, dtype=np.float64), (len(mat),))
     mat[:, 0] = np.where(mat[:, 0] > 0, mat[:, 0] * f, 0.0)
     return world_synthesize(mat, sr, world_preset)
+
+
+def world_global_swap(wav: np.ndarray, ref_wav: np.ndarray, sr: int, world_preset: dict) -> np.ndarray:
+    """``wav`` [N] resynthesised by WORLD with the global voice statistics of ``ref_wav`` [N'].
+
+    The signal-processing voice conversion baseline: voiced log-F0 mapped linearly,
+    log f0' = (log f0 - mu_x) / sigma_x * sigma_ref + mu_ref, and the mel-cepstrum and
+    band aperiodicity shifted by the reference's mean minus the source's (means over voiced
+    frames, where the voice defines the envelope). Frame-level detail stays the source's, so it
+    shows how far global statistics alone move a speaker embedding toward the reference.
+    Both waveforms at ``sr``; the preset's frame period, F0 method and mel-cepstrum order.
+    """
+    from pystn.features.world import world, world_split, world_synthesize
+
+    world_preset = dict(world_preset, alpha=None)  # the all-pass constant of ``sr``, not of the preset's rate
+    src = world(np.asarray(wav, dtype=np.float32), sr, world_preset)
+    ref = world(np.asarray(ref_wav, dtype=np.float32), sr, world_preset)
+    (f0_s, mc_s, ap_s), (f0_r, mc_r, ap_r) = world_split(src, sr, world_preset), world_split(ref, sr, world_preset)
+    v_s, v_r = f0_s > 0, f0_r > 0
+    if v_s.sum() < 2 or v_r.sum() < 2:
+        raise ValueError("world_global_swap: the source or the reference has under 2 voiced frames")
+    ls, lr = np.log(f0_s[v_s]), np.log(f0_r[v_r])
+    out = src.copy()
+    out[v_s, 0] = np.exp((ls - ls.mean()) / max(ls.std(), 1e-6) * lr.std() + lr.mean())
+    m = mc_s.shape[1]
+    out[:, 1:1 + m] += mc_r[v_r].mean(0) - mc_s[v_s].mean(0)
+    out[:, 1 + m:] = np.minimum(ap_s + (ap_r[v_r].mean(0) - ap_s[v_s].mean(0)), 0.0)  # coded ap is <= 0 dB
+    return world_synthesize(out, sr, world_preset)

@@ -58,7 +58,7 @@ rule xvector:
 
 # --- track: stn ---
 # stn_score_variant   Table 1 / 2 measures of one converted variant -> results/07_score/stn/<variant>/
-# stn_score_eer       Table 3 EERs of one C_p sweep model          -> results/07_score/stn/eer/cp<C_p>.json
+# stn_score_eer       Table 3 EERs of a C_p sweep model / the main one -> results/07_score/stn/eer/{cp<C_p>,stn}.json
 # stn_tables          tables, figures, metrics.json, samples.json  -> results/07_score/stn/
 
 
@@ -73,7 +73,7 @@ rule stn_score_variant:
     wildcard_constraints:
         variant="stn|beta_vaevc",
     params:
-        cfg=lambda wc: json.dumps(stn_score_cfg(), sort_keys=True),
+        cfg=lambda wc: json.dumps(stn_score_cfg(wc.variant), sort_keys=True),
         conv=lambda wc, input: os.path.dirname(input.manifest),
         data_dir=lambda wc, input: os.path.dirname(input.wav_scp),
         out=lambda wc, output: os.path.dirname(output.metrics),

@@ -217,12 +217,14 @@ def xv_run_label():
             f"x-vector {c['embedding']['train']['steps']} steps, device {config['device']}")
 
 
-def stn_score_cfg():
+def stn_score_cfg(variant):
     s = config["stn"]["score"]
     return {"f0_preset": W.preset(config, "stn_f0"), "energy_preset": W.preset(config, "stn_energy"),
             "recognizer_dir": s.get("recognizer_dir"), "xvector_dir": s.get("xvector_dir"),
             "resemblyzer": s.get("resemblyzer", True),
-            "pocketsphinx_per_speaker": s.get("pocketsphinx_per_speaker", 0), "seed": config["seed"]}
+            "pocketsphinx_per_speaker": s.get("pocketsphinx_per_speaker", 0), "seed": config["seed"],
+            # Table 1's reference column, once (beside the main model's X_s)
+            "global_swap": W.preset(config, "world") if s.get("global_swap") and variant == "stn" else None}
 
 
 def stn_score_inputs(wc):

@@ -6,9 +6,12 @@ usage: score_stn.py --config-json JSON [--threads N] <convert-dir> <data-dir> <o
 <convert-dir> is results/06_convert/stn/<variant> (conversions.json + one folder per
 condition); <data-dir> the test Kaldi data dir. JSON: {'f0_preset', 'energy_preset',
 'recognizer_dir' (or null), 'xvector_dir' (or null), 'resemblyzer': bool,
-'pocketsphinx_per_speaker': int (0 = off), 'seed'}. Writes <out-dir>/utts.csv (one row per
-condition x utterance) and <out-dir>/metrics.json ({condition: summary}); the condition
-'source' scores the test audio itself (its PER / WER are the floor for the others).
+'pocketsphinx_per_speaker': int (0 = off), 'seed', 'global_swap': the world preset or null}.
+Writes <out-dir>/utts.csv (one row per condition x utterance) and <out-dir>/metrics.json
+({condition: summary}); the condition 'source' scores the test audio itself (its PER / WER are
+the floor for the others). With 'global_swap', the condition 'global_swap' scores the
+signal-processing speaker swap of every source toward its X' (pystn.vocoder.world_global_swap,
+written to <out-dir>/global_swap/): how far global voice statistics alone move the embeddings.
 """
 
 import argparse
@@ -43,6 +46,34 @@ def build_tools(cfg: dict, utts: list[str], utt2spk: dict) -> dict:
         tools["asr"] = PocketsphinxASR().words
         tools["asr_utts"] = set(choose_utts({u: utt2spk[u] for u in utts}, n_ps, int(cfg["seed"])))
     return tools
+
+
+def write_global_swaps(utts: list[str], wavs: dict, refs: dict, world_preset: dict, out: Path,
+                       progress: bool) -> Path:
+    """WORLD global-statistics swap of each source toward its reference -> <out>/wav/, wav.scp."""
+    import numpy as np
+    import soundfile as sf
+    from tqdm import tqdm
+
+    from pystn.io import DataError, atomic_path, write_kv
+    from pystn.vocoder import world_global_swap
+
+    (out / "wav").mkdir(parents=True, exist_ok=True)
+    done = {}
+    for u in tqdm(utts, desc="global swap", disable=not progress, mininterval=2.0):
+        (x, sr), (y, sr_ref) = sf.read(wavs[u], dtype="float32"), sf.read(wavs[refs[u]], dtype="float32")
+        if sr != sr_ref:
+            raise DataError(f"{wavs[u]} ({sr} Hz) and its reference {wavs[refs[u]]} ({sr_ref} Hz) differ in rate")
+        try:
+            z = world_global_swap(x, y, sr, world_preset)
+        except ValueError as e:
+            raise DataError(f"{u} -> {refs[u]}: {e}") from e
+        path = out / "wav" / f"{u}.wav"
+        with atomic_path(path) as tmp:
+            sf.write(str(tmp), np.clip(z, -1, 1), sr, subtype="PCM_16", format="WAV")
+        done[u] = str(path)
+    write_kv(out / "wav.scp", done)
+    return out
 
 
 def main(argv=None) -> int:
@@ -83,6 +114,9 @@ def main(argv=None) -> int:
         rows += score_condition(cdir, wavs, texts, refs, tools, progress=not args.no_progress)
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    if cfg.get("global_swap"):
+        swaps = write_global_swaps(utts, wavs, refs, cfg["global_swap"], out / "global_swap", not args.no_progress)
+        rows += score_condition(swaps, wavs, texts, refs, tools, progress=not args.no_progress)
     with atomic_path(out / "utts.csv") as tmp:
         pd.DataFrame(rows).to_csv(tmp, index=False)
     summary = {}

@@ -86,6 +86,40 @@ def test_world_pitch_edit_raises_f0():
     assert abs(median_f0(x) - 120) < 6 and abs(median_f0(y) - 180) < 12
 
 
+def _harmonic_voice(f0_hz: np.ndarray, sr: int, tilt: float) -> np.ndarray:
+    """Harmonics up to 0.95 Nyquist of a time-varying F0 [N] with amplitudes k ** -tilt (a steeper
+    tilt: a darker voice), over a faint noise floor, so the envelope is defined at every frequency."""
+    phase = 2 * np.pi * np.cumsum(f0_hz) / sr
+    x = sum(np.sin(k * phase) * k ** -tilt * (k * f0_hz < 0.95 * sr / 2) for k in range(1, int(sr / 2 / 60)))
+    return (0.2 * x + 1e-4 * np.random.default_rng(0).standard_normal(len(x))).astype(np.float32)
+
+
+def test_world_global_swap_moves_f0_statistics_and_tilt_to_the_reference():
+    import pysptk
+
+    sr = 16000
+    t = np.arange(sr) / sr
+    src = _harmonic_voice(120 + 10 * np.sin(2 * np.pi * 3 * t), sr, tilt=0.7)    # 110-130 Hz, bright
+    ref = _harmonic_voice(200 + 20 * np.sin(2 * np.pi * 2 * t), sr, tilt=2.0)    # 180-220 Hz, dark
+    preset = {"frame_period_ms": 5.0, "f0_method": "dio", "mcep_order": 24, "alpha": 0.42}
+    out = V.world_global_swap(src, ref, sr, preset)
+
+    def f0_track(sig):
+        f0 = pysptk.rapt((sig * 32767).astype(np.float32), fs=sr, hopsize=80, min=60, max=400, otype="f0")
+        return f0[f0 > 0]
+
+    def high_band_share(sig):  # energy above 1.5 kHz over total
+        spec = np.abs(np.fft.rfft(sig)) ** 2
+        return spec[np.fft.rfftfreq(len(sig), 1 / sr) > 1500].sum() / spec.sum()
+
+    f0 = f0_track(out)
+    assert abs(np.median(f0) - 200) < 12 and np.percentile(f0, 95) - np.percentile(f0, 5) > 25
+    assert abs(np.log(high_band_share(out) / high_band_share(ref))) < abs(
+        np.log(high_band_share(src) / high_band_share(ref))) / 2
+    with pytest.raises(ValueError, match="voiced"):
+        V.world_global_swap(np.zeros(sr, np.float32), ref, sr, preset)
+
+
 def test_world_vocoder_excites_a_smooth_envelope_at_the_given_f0():
     import pysptk
 

@@ -40,6 +40,8 @@ def test_stn_track_end_to_end(tmp_path):
     assert metrics["train.stn.steps"] == 6 and metrics["train.cp1.5.steps"] == 3
     assert 0 <= metrics["table3.cp3.eer_Z_s"] <= 1
     assert -1 <= metrics["stn.speaker.cs_xref_resemblyzer"] <= 1
+    assert metrics["stn.global_swap.n"] == 4 and 0 <= metrics["stn.global_swap.closer_to_xref_resemblyzer"] <= 1
+    assert 0 <= metrics["table3.main.eer_Y_f"] <= 1 and "eer_Z_s" in json.loads((out / "eer/stn.json").read_text())
     assert "(0.7453)" in (out / "table1.md").read_text() and "check.recon_per_minus_source_per" not in metrics
     assert (out / "fig2.png").stat().st_size > 10000 and (out / "losses.png").is_file()
     samples = json.loads((out / "samples.json").read_text())
