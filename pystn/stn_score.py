@@ -197,22 +197,22 @@ def target_embeddings(log_f0: dict, energy: dict, utts: list[str]) -> dict[str, 
 
 
 @torch.no_grad()
-def register_fit(model, mels: dict, log_f0: dict) -> dict[str, float]:
-    """How the harmonic source's register, read from μ_s, follows each utterance's analysed
-    voiced log-F0 (min, max) (:func:`pystn.prosody.voiced_range`), over the utterances of ``mels``:
-    Pearson correlation of predicted and analysed min and max, and the spread (std of the
-    predicted mid-range over std of the analysed one; < 1: compressed toward the training mean).
-    Empty for a model without the harmonic source."""
+def register_fit(model, z_s: dict[str, np.ndarray], log_f0: dict) -> dict[str, float]:
+    """How the harmonic source's register, read from each utterance's μ_s (``z_s``: utt -> [D_s],
+    the ``Z_s`` of :func:`latent_embeddings`), follows its analysed voiced log-F0 (min, max)
+    (:func:`pystn.prosody.voiced_range`): Pearson correlation of predicted and analysed min and
+    max, and the spread (std of the predicted mid-range over std of the analysed one; < 1:
+    compressed toward the training mean). Empty for a model without the harmonic source."""
     from pystn.prosody import voiced_range
 
     if not getattr(model, "harmonic", None):
         return {}
     pred, true = [], []
-    for u, mel in mels.items():
+    for u, mu_s in z_s.items():
         target = voiced_range(log_f0[u])
         if target[1] <= 0:
             continue
-        pred.append(model.f0_range(model.encode_speaker(torch.tensor(mel)[None])[0])[0].numpy())
+        pred.append(model.f0_range(torch.tensor(mu_s)[None])[0].numpy())
         true.append(target)
     pred, true = np.array(pred, dtype=np.float64), np.array(true, dtype=np.float64)
     if len(true) < 3:

@@ -49,7 +49,7 @@ def main(argv=None) -> int:
     if args.f0_scp:
         log_f0 = load_feats(args.f0_scp, sorted(mels))
         embs.update(target_embeddings(log_f0, load_feats(args.energy_scp, sorted(mels)), sorted(mels)))
-        result.update(register_fit(model, mels, log_f0))
+        result.update(register_fit(model, embs["Z_s"], log_f0))
     result.update(latent_eer(embs, utt2spk))
     result["n_utts"] = len(mels)
     write_json(args.out_json, result)

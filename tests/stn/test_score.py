@@ -76,19 +76,18 @@ def test_target_embeddings_are_bin_histograms_of_eq2():
 def test_register_fit_measures_correlation_and_compression():
     from types import SimpleNamespace
 
-    # a fake model whose register is 4 + 0.05 k (min) and 4.5 + 0.05 k (max) for an utterance of level k
+    # a fake model whose register is 4 + 0.05 k (min) and 4.5 + 0.05 k (max) for an utterance whose μ_s is k
     fake = SimpleNamespace(harmonic={"sample_rate": 8000},
-                           encode_speaker=lambda mel: (mel.mean(dim=(1, 2))[:, None], None),
                            f0_range=lambda mu: torch.cat([4 + 0.05 * mu, 4.5 + 0.05 * mu], -1))
-    mels = {f"u{k}": np.full((20, 12), float(k), dtype=np.float32) for k in range(1, 6)}
+    z_s = {f"u{k}": np.array([float(k)], dtype=np.float32) for k in range(1, 6)}
     log_f0 = {f"u{k}": np.array([0, 4 + 0.1 * k, 4.5 + 0.1 * k, 0], dtype=np.float32) for k in range(1, 6)}
-    mels["silent"], log_f0["silent"] = np.zeros((20, 12), dtype=np.float32), np.zeros(4, dtype=np.float32)
-    fit = S.register_fit(fake, mels, log_f0)
+    z_s["silent"], log_f0["silent"] = np.zeros(1, dtype=np.float32), np.zeros(4, dtype=np.float32)
+    fit = S.register_fit(fake, z_s, log_f0)
     assert math.isclose(fit["register_pcc_min"], 1.0) and math.isclose(fit["register_pcc_max"], 1.0)
     assert math.isclose(fit["register_spread"], 0.5, rel_tol=1e-4)  # half the analysed spread
     log_f0["u5"] = np.array([0, 4.1, 4.6, 0], dtype=np.float32)  # the highest prediction, a low range
-    assert S.register_fit(fake, mels, log_f0)["register_pcc_min"] < 0.5
-    assert S.register_fit(build_stn(TINY_MODEL).eval(), mels, log_f0) == {}  # no harmonic source
+    assert S.register_fit(fake, z_s, log_f0)["register_pcc_min"] < 0.5
+    assert S.register_fit(build_stn(TINY_MODEL).eval(), z_s, log_f0) == {}  # no harmonic source
 
 
 def test_tables_print_run_and_paper_values(tmp_path):
