@@ -33,15 +33,26 @@ from pystn.models import harmonic as H
 from pystn.prosody import N_BINS, marginals
 
 
+def conv_norm(kind: str, channels: int) -> nn.Module:
+    """'batch': BatchNorm1d (paper); 'instance': affine-free InstanceNorm1d, which removes each
+    utterance's per-channel mean and scale (the global, speaker-like statistics; AdaIN-VC)."""
+    if kind == "batch":
+        return nn.BatchNorm1d(channels)
+    if kind == "instance":
+        return nn.InstanceNorm1d(channels, affine=False)
+    raise ValueError(f"model.content_norm must be 'batch' or 'instance', got {kind!r}")
+
+
 class ConvAttnStack(nn.Module):
     """FC -> n_conv x (conv k, BatchNorm, ReLU) -> n_attn x Transformer layer -> FC.  [B,T,d_in] -> [B,T,d_out]."""
 
     def __init__(self, d_in: int, d_out: int, d_model: int = 256, n_heads: int = 2, n_conv: int = 2,
-                 n_attn: int = 2, kernel: int = 3, d_ff: int | None = None, dropout: float = 0.1):
+                 n_attn: int = 2, kernel: int = 3, d_ff: int | None = None, dropout: float = 0.1,
+                 norm: str = "batch"):
         super().__init__()
         self.inp = nn.Linear(d_in, d_model)
         self.convs = nn.ModuleList(nn.Sequential(
-            nn.Conv1d(d_model, d_model, kernel, padding=kernel // 2), nn.BatchNorm1d(d_model), nn.ReLU(),
+            nn.Conv1d(d_model, d_model, kernel, padding=kernel // 2), conv_norm(norm, d_model), nn.ReLU(),
             nn.Dropout(dropout)) for _ in range(n_conv))
         self.attn = nn.ModuleList(nn.TransformerEncoderLayer(
             d_model, n_heads, d_ff or 4 * d_model, dropout, batch_first=True) for _ in range(n_attn))
@@ -87,7 +98,7 @@ class SpeechTripleNet(nn.Module):
     def __init__(self, n_mels: int = 80, d_model: int = 256, d_content: int = 128, d_speaker: int = 128,
                  n_bins: int = N_BINS, d_prosody_emb: int = 8, n_heads: int = 2, n_attn: int = 2,
                  spk_channels: int = 256, dropout: float = 0.1, tau: float = 1.0, prosody: bool = True,
-                 harmonic: dict | None = None):
+                 harmonic: dict | None = None, content_norm: str = "batch"):
         super().__init__()
         self.n_bins, self.tau, self.has_prosody = n_bins, tau, prosody
         self.n_mels = n_mels
@@ -95,7 +106,7 @@ class SpeechTripleNet(nn.Module):
         self.register_buffer("mel_mean", torch.zeros(n_mels))
         self.register_buffer("mel_std", torch.ones(n_mels))
         stack = dict(d_model=d_model, n_heads=n_heads, n_attn=n_attn, dropout=dropout)
-        self.content = ConvAttnStack(n_mels, 2 * d_content, **stack)
+        self.content = ConvAttnStack(n_mels, 2 * d_content, norm=content_norm, **stack)
         self.speaker = SpeakerEncoder(n_mels, d_speaker, spk_channels)
         d_dec = d_content + d_speaker
         if prosody:
@@ -182,7 +193,7 @@ class SpeechTripleNet(nn.Module):
         return self.decode_all(z_c, z_s, code_f, code_e)["mel"]
 
     def forward(self, mel: torch.Tensor, spk_mel: torch.Tensor | None = None,
-                f0_range: torch.Tensor | None = None) -> dict:
+                f0_range: torch.Tensor | None = None, content_mel: torch.Tensor | None = None) -> dict:
         """Training pass: mel [B, T, M], speaker-encoder input spk_mel [B, T', M] (default: mel),
         the harmonic source's register: the utterances' voiced log-F0 (min, max) [B, 2] (teacher
         forcing; default: predicted from Z_s).
@@ -191,7 +202,7 @@ class SpeechTripleNet(nn.Module):
         with prosody ``logits`` [B, T, n_bins**2], with the harmonic source ``f0_range_hat`` [B, 2]
         (the register predicted from μ_s, trained against ``f0_range``).
         """
-        mu_c, ls_c = self.encode_content(mel)
+        mu_c, ls_c = self.encode_content(mel if content_mel is None else content_mel)
         mu_s, ls_s = self.encode_speaker(mel if spk_mel is None else spk_mel)
         out = {"mu_c": mu_c, "logsig_c": ls_c, "mu_s": mu_s, "logsig_s": ls_s}
         codes = (None, None)

@@ -66,7 +66,8 @@ def shuffle_chunks(mat: np.ndarray, chunk: int, rng: np.random.Generator) -> np.
 
 
 def make_batch_fn(data: dict, batch_size: int, seg_min: int, seg_max: int, spk_frames: int, chunk: int,
-                  seed: int, utt2spk: dict | None = None, warp: float = 0.0):
+                  seed: int, utt2spk: dict | None = None, warp: float = 0.0,
+                  content_warp: float = 0.0):
     """``batch_fn(step) -> {'mel': [B,T,M], 'spk': [B,T',M], 'target': [B,T] long, 'f0_range': [B,2]}``
     (the target and the whole utterance's :func:`voiced_range` where the data has them). With
     ``utt2spk`` the speaker-encoder crop comes from another utterance of the same speaker (the
@@ -96,11 +97,13 @@ def make_batch_fn(data: dict, batch_size: int, seg_min: int, seg_max: int, spk_f
         seg = min(int(rng.integers(seg_min, seg_max + 1)), shortest)
         spk_len = max(chunk, min(spk_frames, shortest) // chunk * chunk)
         parts: dict[str, list] = {"mel": [], "spk": [], "target": [], "f0_range": []}
+        crops = []  # (unwarped mel crop, alpha) per example
         for u, src in zip(utts, sources):
             mel, target, log_f0 = data[u]
             win = random_crop(len(mel), seg, rng)
             alpha = float(rng.uniform(1 - warp, 1 + warp)) if warp > 0 else 1.0
             parts["mel"].append(freq_warp(mel[win], alpha) if warp > 0 else mel[win])
+            crops.append((mel[win], alpha))
             if target is not None:
                 parts["target"].append(target[win])
             if log_f0 is not None:
@@ -109,6 +112,9 @@ def make_batch_fn(data: dict, batch_size: int, seg_min: int, seg_max: int, spk_f
             src_mel = data[src][0]
             spk = shuffle_chunks(src_mel[random_crop(len(src_mel), spk_len, rng)], chunk, rng)
             parts["spk"].append(freq_warp(spk, alpha) if warp > 0 else spk)
+        if content_warp > 0:  # drawn last, so the crops and voices are those of content_warp 0
+            betas = rng.uniform(1 - content_warp, 1 + content_warp, size=len(crops))
+            parts["content"] = [freq_warp(crop, alpha * beta) for (crop, alpha), beta in zip(crops, betas)]
         return {k: torch.from_numpy(np.stack(v)) for k, v in parts.items() if v}
 
     return batch_fn
@@ -116,7 +122,8 @@ def make_batch_fn(data: dict, batch_size: int, seg_min: int, seg_max: int, spk_f
 
 def make_loss_fn(loss_cfg: dict):
     def loss_fn(model, batch: dict, step: int):
-        out = model(batch["mel"], spk_mel=batch["spk"], f0_range=batch.get("f0_range"))
+        out = model(batch["mel"], spk_mel=batch["spk"], f0_range=batch.get("f0_range"),
+                    content_mel=batch.get("content"))
         return stn_loss(out, batch["mel"], batch.get("target"), step, loss_cfg, batch.get("f0_range"))
 
     return loss_fn
@@ -147,7 +154,7 @@ def train_stn(mel_scp: str, f0_scp: str | None, energy_scp: str | None, out_dir:
     data = load_training_data(mel_scp, f0_scp, energy_scp, min_frames=max(d["seg_min"], 16))
     batch_fn = make_batch_fn(data, d["batch_size"], d["seg_min"], d["seg_max"], d["spk_frames"],
                              d["chunk"], tcfg.seed, read_kv(utt2spk_path) if other else None,
-                             float(d.get("warp", 0.0)))
+                             float(d.get("warp", 0.0)), content_warp=float(d.get("content_warp", 0.0)))
     torch.manual_seed(tcfg.seed)
     model = build_stn(cfg["model"])
     if d.get("norm_mel", False):

@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from pystn.models.stn import build_stn
@@ -70,3 +71,32 @@ def test_beta_vaevc_variant_has_no_prosody():
     assert m.decoder.inp.in_features == 14 and not hasattr(m, "prosody")
     out = m(torch.randn(2, 16, 20))
     assert "logits" not in out and out["mel_hat"].shape == (2, 16, 20)
+
+
+def test_instance_norm_removes_each_utterance_s_constant_spectral_offset():
+    """content_norm 'instance': a spectral offset constant over the utterance (a channel gain, the
+    global part of a voice) becomes a per-channel offset after the input FC, which InstanceNorm
+    removes (exactly with kernel-1 convolutions, so no zero padding at the edges); the paper's
+    BatchNorm (eval) passes it on. An unknown kind is an error."""
+    from pystn.models.stn import ConvAttnStack
+
+    torch.manual_seed(0)
+    x, offset = torch.randn(1, 40, 20), torch.randn(20)
+    for kind, invariant in (("instance", True), ("batch", False)):
+        enc = ConvAttnStack(20, 8, d_model=16, n_attn=1, kernel=1, dropout=0.0, norm=kind).eval()
+        assert torch.allclose(enc(x), enc(x + offset), atol=1e-4) == invariant, kind
+    assert isinstance(build_stn({**SMALL, "content_norm": "instance"}).content.convs[0][1], torch.nn.InstanceNorm1d)
+    with pytest.raises(ValueError, match="content_norm"):
+        build_stn({**SMALL, "content_norm": "layer"})
+
+
+def test_content_input_feeds_the_content_encoder_only():
+    """forward(content_mel=...): Z_c is read from content_mel; Z_s from spk_mel; the prosody
+    encoder and the reconstruction target stay on mel."""
+    torch.manual_seed(0)
+    m = build_stn(SMALL).eval()
+    mel, other = torch.randn(2, 40, 20), torch.randn(2, 40, 20)
+    out = m(mel, spk_mel=mel, content_mel=other)
+    assert torch.allclose(out["mu_c"], m.encode_content(other)[0])
+    assert torch.allclose(out["logits"], m.prosody_logits(mel))
+    assert torch.allclose(out["mu_s"], m.encode_speaker(mel)[0])

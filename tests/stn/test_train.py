@@ -129,6 +129,27 @@ def test_pseudo_speaker_warp_moves_spectrum_and_register_together():
     assert torch.equal(warped["target"], plain["target"])  # Eq. 2's bins are relative: unchanged
 
 
+def test_content_warp_gives_the_encoders_another_voice_than_the_target():
+    """content_warp: 'content' is the same crop warped by an independent beta on top of the
+    pseudo-speaker alpha; the target, the speaker crop and the register stay those of alpha."""
+    channels = np.arange(40)
+    bump = np.exp(-0.5 * ((channels - 20) / 2.0) ** 2).astype(np.float32)
+    log_f0 = np.where(np.arange(60) % 3 > 0, np.log(150.0), 0.0).astype(np.float32)
+    data = {f"u{k}": (np.tile(bump, (60, 1)), np.zeros(60, np.int64), log_f0) for k in range(8)}
+    assert "content" not in ST.make_batch_fn(data, 8, 32, 32, 32, 32, seed=3)(0)
+    pseudo = ST.make_batch_fn(data, 8, 32, 32, 32, 32, seed=3, warp=0.2)(0)
+    both = ST.make_batch_fn(data, 8, 32, 32, 32, 32, seed=3, warp=0.2, content_warp=0.25)(0)
+    for key in ("mel", "spk", "f0_range", "target"):  # what the decoder must render is unchanged
+        torch.testing.assert_close(both[key], pseudo[key])
+
+    def peak(mel):  # [B, T, M] -> sub-channel position of the bump [B]
+        return (mel[:, 0] * torch.arange(40)).sum(-1) / mel[:, 0].sum(-1)
+
+    beta = peak(both["mel"]) / peak(both["content"])  # content bump at 20 / (alpha beta)
+    assert ((beta > 0.74) & (beta < 1.26)).all() and (beta - 1).abs().max() > 0.05
+    assert beta.std() > 0.02  # one beta per example, not one per batch
+
+
 def test_voiced_range_is_the_quantisation_range():
     from pystn.prosody import quantize_pitch, voiced_range
 
