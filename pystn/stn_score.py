@@ -6,6 +6,9 @@ Per converted utterance (``score_variant``), against the source X and the refere
   against the espeak-ng phones of the transcript, and pocketsphinx WER (its shipped
   US-English acoustic model and LM) on a subset;
 * speaker: cosine similarity of Resemblyzer / x-vector embeddings of the output with X and X';
+  and, free of any embedder's view of vocoded audio, the L2 distance of its average
+  spectrum (mean log-mel over frames, the ``stn_mel`` preset) to X's and to X''s
+  (:func:`average_spectrum`);
 * prosody: Pearson correlation with X of log-F0 (RAPT, the ``stn_f0`` preset, on frames
   voiced in both) and of RMS energy (``stn_energy``), both computed from the audio.
   The output has the source's frame count (the decoder is frame-synchronous), so frames
@@ -34,6 +37,13 @@ def prosody_tracks(path: str, f0_preset: dict, energy_preset: dict) -> tuple[np.
     from pystn.features import extract_file
 
     return extract_file(f0_preset, path).reshape(-1), extract_file(energy_preset, path).reshape(-1)
+
+
+def average_spectrum(path: str, mel_preset: dict) -> np.ndarray:
+    """Mean log-mel [M] over all frames of a wav: the voice's long-term spectrum."""
+    from pystn.features import extract_file
+
+    return extract_file(mel_preset, path).mean(0)
 
 
 def prosody_pcc(gen: tuple, ref: tuple) -> tuple[float, float]:
@@ -114,6 +124,10 @@ def score_utterance(u: str, gen_wav: str, src_wav: str, ref_wav: str, tools: dic
             emb = tools[name]
             row[f"cs_x_{name}"] = metrics.cosine(emb(gen_wav), emb(src_wav))
             row[f"cs_xref_{name}"] = metrics.cosine(emb(gen_wav), emb(ref_wav))
+    if "spectrum" in tools:
+        spec = tools["spectrum"]
+        row["spec_dist_x"] = float(np.linalg.norm(spec(gen_wav) - spec(src_wav)))
+        row["spec_dist_xref"] = float(np.linalg.norm(spec(gen_wav) - spec(ref_wav)))
     gen, src = tools["prosody"](gen_wav), tools["prosody"](src_wav)
     row["pitch_pcc"], row["energy_pcc"] = prosody_pcc(gen, src)
     return row
@@ -153,7 +167,7 @@ def summarise(rows: list[dict]) -> dict:
         edits = [r[f"{rate}_edits"] for r in rows if f"{rate}_edits" in r]
         if edits:
             out[rate] = sum(edits) / max(1, sum(r[f"{rate}_len"] for r in rows if f"{rate}_edits" in r))
-    keys = {k for r in rows for k in r if k.startswith(("cs_", "pitch_", "energy_pcc", "energy_bin"))}
+    keys = {k for r in rows for k in r if k.startswith(("cs_", "spec_", "pitch_", "energy_pcc", "energy_bin"))}
     for k in sorted(keys):
         out[k] = float(np.nanmean([r.get(k, np.nan) for r in rows]))
     for ref in ("", "_vs_recon"):
@@ -237,8 +251,12 @@ def latent_eer(embs: dict[str, dict[str, np.ndarray]], utt2spk: dict) -> dict[st
 
 
 def closer_to_reference(rows: list[dict], name: str) -> float:
-    """Fraction of rows whose output is more similar to X' than to X under embedder ``name``."""
-    pairs = [(r[f"cs_xref_{name}"], r[f"cs_x_{name}"]) for r in rows if f"cs_x_{name}" in r]
+    """Fraction of rows whose output is nearer X' than X: by the cosine similarity of embedder
+    ``name``, or for 'spectrum' by the distance of the average spectra."""
+    if name == "spectrum":
+        pairs = [(r["spec_dist_x"], r["spec_dist_xref"]) for r in rows if "spec_dist_x" in r]
+    else:
+        pairs = [(r[f"cs_xref_{name}"], r[f"cs_x_{name}"]) for r in rows if f"cs_x_{name}" in r]
     return float(np.mean([a > b for a, b in pairs])) if pairs else float("nan")
 
 
@@ -246,6 +264,9 @@ TABLE1_ROWS = [("per", "content: project PER"), ("wer", "content: pocketsphinx W
                ("cs_x_resemblyzer", "CS with X (Resemblyzer)"), ("cs_xref_resemblyzer", "CS with X' (Resemblyzer)"),
                ("closer_to_xref_resemblyzer", "closer to X' than to X (Resemblyzer; share of pairs)"),
                ("cs_x_xvector", "CS with X (x-vector)"), ("cs_xref_xvector", "CS with X' (x-vector)"),
+               ("spec_dist_x", "average spectrum: distance to X (mean log-mel, L2)"),
+               ("spec_dist_xref", "average spectrum: distance to X'"),
+               ("closer_to_xref_spectrum", "average spectrum nearer X' than X (share of pairs)"),
                ("pitch_pcc", "pitch PCC with X"), ("energy_pcc", "energy PCC with X"),
                ("pitch_bin_acc", "prosody encoder: pitch bins right (frames)"),
                ("energy_bin_acc", "prosody encoder: energy bins right (frames)")]

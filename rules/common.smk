@@ -220,6 +220,7 @@ def xv_run_label():
 def stn_score_cfg(variant):
     s = config["stn"]["score"]
     return {"f0_preset": W.preset(config, "stn_f0"), "energy_preset": W.preset(config, "stn_energy"),
+            "spectrum_preset": W.preset(config, "stn_mel"),
             "recognizer_dir": s.get("recognizer_dir"), "xvector_dir": s.get("xvector_dir"),
             "resemblyzer": s.get("resemblyzer", True),
             "pocketsphinx_per_speaker": s.get("pocketsphinx_per_speaker", 0), "seed": config["seed"],
@@ -244,7 +245,10 @@ def stn_targets_yaml():
 
 def stn_this_run():
     c, t = config["stn"], config["stn"]["train"]
+    sweep = c["sweep"].get("overrides", {})
+    sweep_settings = "".join(f", {block}.{key} {value}" for block in ("model", "data")
+                             for key, value in sweep.get(block, {}).items())
     return (f"this run: {c['corpus']} corpus, {t['steps']} steps (sweep "
-            f"{c['sweep'].get('overrides', {}).get('train', {}).get('steps', t['steps'])}), "
+            f"{sweep.get('train', {}).get('steps', t['steps'])}{sweep_settings}), "
             f"device {config['device']}, vocoder {c['vocoder']['kind']}"
             + (" (decoder with harmonic source)" if c["model"].get("harmonic") else ""))

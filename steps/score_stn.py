@@ -6,7 +6,8 @@ usage: score_stn.py --config-json JSON [--threads N] <convert-dir> <data-dir> <o
 <convert-dir> is results/06_convert/stn/<variant> (conversions.json + one folder per
 condition); <data-dir> the test Kaldi data dir. JSON: {'f0_preset', 'energy_preset',
 'recognizer_dir' (or null), 'xvector_dir' (or null), 'resemblyzer': bool,
-'pocketsphinx_per_speaker': int (0 = off), 'seed', 'global_swap': the world preset or null}.
+'pocketsphinx_per_speaker': int (0 = off), 'seed', 'global_swap': the world preset or null,
+'spectrum_preset': the stn_mel preset (average-spectrum distances; optional)}.
 Writes <out-dir>/utts.csv (one row per condition x utterance) and <out-dir>/metrics.json
 ({condition: summary}); the condition 'source' scores the test audio itself (its PER / WER are
 the floor for the others). With 'global_swap', the condition 'global_swap' scores the
@@ -25,9 +26,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 def build_tools(cfg: dict, utts: list[str], utt2spk: dict) -> dict:
     """The scorers named in ``cfg`` (each memoised over audio paths)."""
     from pystn.models.stn_convert import choose_utts
-    from pystn.stn_score import PocketsphinxASR, cached, prosody_tracks
+    from pystn.stn_score import PocketsphinxASR, average_spectrum, cached, prosody_tracks
 
     tools = {"prosody": cached(lambda p: prosody_tracks(p, cfg["f0_preset"], cfg["energy_preset"]))}
+    if cfg.get("spectrum_preset"):
+        tools["spectrum"] = cached(lambda p: average_spectrum(p, cfg["spectrum_preset"]))
     if cfg.get("recognizer_dir"):
         from pystn.recognizer import PhoneRecognizer, phones_of_text
 
@@ -123,7 +126,7 @@ def main(argv=None) -> int:
     for cond in dict.fromkeys(r["condition"] for r in rows):
         sub = [r for r in rows if r["condition"] == cond]
         summary[cond] = summarise(sub)
-        for name in ("resemblyzer", "xvector"):
+        for name in ("resemblyzer", "xvector", "spectrum"):
             if name in tools:
                 summary[cond][f"closer_to_xref_{name}"] = closer_to_reference(sub, name)
     summary["rtf_convert"] = manifest.get("rtf")

@@ -12,7 +12,7 @@ Shapes: B batch, T frames, M mel bins (80). Every sequence is [B, T, D].
   embedded to 8 dims each (a bias-free linear map of the code).
 * Decoder: the content encoder's structure, input d_content + d_speaker + 16 = 272, output M.
 
-Two recipe additions, off in the paper configs (``configs/vctk.yaml``), on in the CPU default:
+Recipe additions, off in the paper configs (``configs/vctk.yaml``), on in the CPU default:
 
 * ``harmonic`` (:mod:`pystn.models.harmonic`): the decoded mel gains the harmonics of an
   F0 contour rendered from the pitch code and a pitch register predicted from Z_s. A
@@ -21,6 +21,11 @@ Two recipe additions, off in the paper configs (``configs/vctk.yaml``), on in th
   The rendered F0 also excites the WORLD vocoder (``vocoder.kind: world``).
 * :meth:`SpeechTripleNet.set_mel_stats`: encoders read, and the decoder writes, per-bin
   standardised log-mel (a reparametrisation; the NLL stays on the log-mel).
+* ``content_norm='instance'``: the content encoder's convolutions are followed by
+  affine-free InstanceNorm (AdaIN-VC's content encoder) instead of BatchNorm, so a
+  voice's constant spectral colouring cannot pass through Z_c. With the training
+  batches' ``content_warp`` (:func:`pystn.models.stn_train.make_batch_fn`, the content
+  encoder reads ``forward(content_mel=...)``), the decoder must take the voice from Z_s.
 """
 
 from __future__ import annotations
@@ -196,7 +201,8 @@ class SpeechTripleNet(nn.Module):
                 f0_range: torch.Tensor | None = None, content_mel: torch.Tensor | None = None) -> dict:
         """Training pass: mel [B, T, M], speaker-encoder input spk_mel [B, T', M] (default: mel),
         the harmonic source's register: the utterances' voiced log-F0 (min, max) [B, 2] (teacher
-        forcing; default: predicted from Z_s).
+        forcing; default: predicted from Z_s), the content encoder's input content_mel [B, T, M]
+        (default: mel; the prosody encoder and the reconstruction target stay on mel).
 
         Returns a dict with ``mel_hat``, ``mu_c``, ``logsig_c``, ``mu_s``, ``logsig_s``,
         with prosody ``logits`` [B, T, n_bins**2], with the harmonic source ``f0_range_hat`` [B, 2]

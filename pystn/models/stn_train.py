@@ -77,7 +77,13 @@ def make_batch_fn(data: dict, batch_size: int, seg_min: int, seg_max: int, spk_f
     by :func:`freq_warp` with alpha ~ U[1 - warp, 1 + warp]: formants and harmonics move to
     1 / alpha of their frequency (exactly below 1 kHz of the Slaney mel), so the register moves
     by -log alpha; the min-max bins of Eq. 2 are relative and stay. As Kaldi's speed perturbation
-    turns 20 speakers into 60, this shows the speaker encoder a continuum of voices."""
+    turns 20 speakers into 60, this shows the speaker encoder a continuum of voices.
+
+    ``content_warp`` > 0: the batch gains 'content' [B,T,M], the same crop warped by
+    alpha * beta with an independent beta ~ U[1 - content_warp, 1 + content_warp] for the
+    content encoder (information perturbation, as SpeechSplit / NANSY): the voice in what
+    Z_c reads differs from the one the decoder must render, so the decoder learns it from Z_s.
+    The betas are drawn after everything else, so the crops and alphas do not change."""
     keys = sorted(data)
     by_speaker: dict[str, list[str]] = {}
     for u in keys:
@@ -135,8 +141,8 @@ def train_stn(mel_scp: str, f0_scp: str | None, energy_scp: str | None, out_dir:
 
     ``cfg``: {'model': build_stn kwargs, 'loss': stn_loss weights, 'data': {batch_size,
     seg_min, seg_max, spk_frames, chunk, spk_source ('same' | 'other'), norm_mel (bool: the model
-    reads and writes standardised log-mel, :func:`mel_stats`), warp (pseudo-speakers,
-    :func:`make_batch_fn`)}, 'train': TrainConfig dict}.
+    reads and writes standardised log-mel, :func:`mel_stats`), warp (pseudo-speakers) and
+    content_warp (the content encoder's input, both :func:`make_batch_fn`)}, 'train': TrainConfig dict}.
     β-VAEVC (``model.prosody: false``) needs neither f0 nor energy;
     ``spk_source: other`` needs ``utt2spk_path``.
     """

@@ -12,9 +12,10 @@ from tests.workflow.conftest import ROOT, TINY_CORPUS, copy_recipe, snakemake
 def tiny_stn() -> dict:
     stn = yaml.safe_load((ROOT / "config.yaml").read_text())["stn"]
     stn["variants"] = ["stn"]  # β-VAEVC is covered by the unit tests; fewer jobs keep this test short
-    stn["model"] = dict(TINY_MODEL, n_mels=80, prosody=True, harmonic=True)
-    stn["data"] = {"batch_size": 4, "seg_min": 24, "seg_max": 32, "spk_frames": 32, "chunk": 16,
-                   "spk_source": "other"}
+    # the default's recipe additions (content_norm, warps, norm_mel) at a tiny size
+    stn["model"] = dict(TINY_MODEL, n_mels=80, prosody=True, harmonic=True, content_norm=stn["model"]["content_norm"])
+    stn["data"] = dict(stn["data"], batch_size=4, seg_min=24, seg_max=32, spk_frames=32, chunk=16,
+                       spk_source="other")
     stn["train"] = dict(stn["train"], steps=6, log_every=2, ckpt_every=4, warmup_steps=0)
     stn["loss"] = dict(stn["loss"], ramp_steps=4)
     stn["sweep"] = {"C_p": [1.5, 3.0], "overrides": {"train": {"steps": 3}}}
@@ -40,6 +41,7 @@ def test_stn_track_end_to_end(tmp_path):
     assert metrics["train.stn.steps"] == 6 and metrics["train.cp1.5.steps"] == 3
     assert 0 <= metrics["table3.cp3.eer_Z_s"] <= 1
     assert -1 <= metrics["stn.speaker.cs_xref_resemblyzer"] <= 1
+    assert 0 <= metrics["stn.speaker.closer_to_xref_spectrum"] <= 1 and metrics["stn.copy.spec_dist_x"] >= 0
     assert metrics["stn.global_swap.n"] == 4 and 0 <= metrics["stn.global_swap.closer_to_xref_resemblyzer"] <= 1
     assert 0 <= metrics["table3.main.eer_Y_f"] <= 1 and "eer_Z_s" in json.loads((out / "eer/stn.json").read_text())
     assert "(0.7453)" in (out / "table1.md").read_text() and "check.recon_per_minus_source_per" not in metrics
