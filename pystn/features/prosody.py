@@ -59,6 +59,22 @@ def track_f0(x: np.ndarray, sr: int, method: str, hop: int, fmin: float, fmax: f
     raise ValueError(f"unknown F0 method '{method}' (choose from {F0_METHODS})")
 
 
+def speaker_ceiling(track_hz: np.ndarray, fmax: float, factor: float = 1.5) -> float:
+    """The F0 search ceiling for a second pass, from a first, wide-range track [T'] in Hz
+    (0 = unvoiced): ``factor`` times the upper quartile of its voiced frames (Hirst 2011,
+    "The analysis by synthesis of speech melody": ceiling = 1.5 q3), at most ``fmax``;
+    ``fmax`` itself with fewer than 5 voiced frames.
+
+    A fixed ceiling cannot suit every voice: 300 Hz tracks a raised female voice (310-370 Hz)
+    a whole octave low, 600 Hz lets RAPT double low male frames. Only the ceiling adapts:
+    RAPT, given Hirst's floor (0.75 q1) as well, marks whole voiced stretches unvoiced.
+    """
+    voiced = np.asarray(track_hz)[np.asarray(track_hz) > 0]
+    if len(voiced) < 5:
+        return fmax
+    return min(fmax, factor * float(np.percentile(voiced, 75)))
+
+
 def fix_octaves(track_hz: np.ndarray, width: int = 9) -> np.ndarray:
     """F0 [T] in Hz (0 = unvoiced) with octave errors undone: each voiced frame is moved by the
     power of 2 that brings it nearest the median of the ``width`` voiced frames around it (a
@@ -83,15 +99,19 @@ def f0(wav: np.ndarray, sr: int, s: dict) -> np.ndarray:
 
     Unvoiced frames are 0. ``T = framing.num_frames(N, frame_length, hop)`` with
     ``frame_length`` (default ``4 * hop``) standing for the mel's n_fft: the
-    tracker's output is cut (or zero-padded) to ``T``. ``octave_fix: true`` applies
-    :func:`fix_octaves` to the tracker's output.
+    tracker's output is cut (or zero-padded) to ``T``. ``two_pass: true`` tracks twice: in
+    (``fmin``, ``fmax``), then in (``fmin``, :func:`speaker_ceiling` of that first track).
+    ``octave_fix: true`` applies :func:`fix_octaves` to the tracker's output.
     """
     hop = int(s["hop_length"])
     n = framing.num_frames(len(wav), int(s.get("frame_length", 4 * hop)), hop)
     if n == 0:
         raise ValueError(f"signal of {len(wav)} samples is shorter than one {hop}-sample hop")
-    track = track_f0(wav, sr, s.get("method", "rapt"), hop, float(s.get("fmin", 60.0)),
-                     float(s.get("fmax", 400.0)), float(s.get("voice_bias", 0.0)))
+    method, bias = s.get("method", "rapt"), float(s.get("voice_bias", 0.0))
+    fmin, fmax = float(s.get("fmin", 60.0)), float(s.get("fmax", 400.0))
+    track = track_f0(wav, sr, method, hop, fmin, fmax, bias)
+    if s.get("two_pass", False):
+        track = track_f0(wav, sr, method, hop, fmin, speaker_ceiling(track, fmax), bias)
     track = framing.align(np.where(track > 0, track, 0.0), n)
     if s.get("octave_fix", False):
         track = fix_octaves(track)

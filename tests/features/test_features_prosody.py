@@ -63,6 +63,40 @@ def test_f0_of_a_tone(presets, sine):
     np.testing.assert_allclose(np.median(f0[f0 > 0]), 150.0, rtol=0.02)
 
 
+def _voice(f0_hz: float, sr: int = 22050) -> np.ndarray:
+    """One second of a harmonic-rich voice (14 harmonics, 1/k amplitudes) with a 2 % vibrato."""
+    t = np.arange(sr) / sr
+    phase = 2 * np.pi * np.cumsum(f0_hz * (1 + 0.02 * np.sin(2 * np.pi * 3 * t))) / sr
+    return (0.1 * sum(np.sin(k * phase) / k for k in range(1, 15))).astype(np.float32)
+
+
+def test_stn_f0_keeps_a_raised_female_voice_in_its_octave(presets):
+    """A 340 Hz voice (the synthetic corpus's happy / angry female styles reach 310-370 Hz):
+    the authors' 300 Hz ceiling tracks it an octave low; the default two-pass preset does not."""
+    hz = {**presets["stn_f0"], "log": False}
+    tracked = extract(hz, _voice(340.0), 22050)
+    assert np.mean(tracked > 0) > 0.9
+    np.testing.assert_allclose(np.median(tracked[tracked > 0]), 340.0, rtol=0.03)
+    authors = extract({**hz, "fmax": 300, "two_pass": False}, _voice(340.0), 22050)
+    np.testing.assert_allclose(np.median(authors[authors > 0]), 170.0, rtol=0.03)
+
+
+def test_speaker_ceiling_is_1_5_upper_quartiles_within_fmax():
+    track = np.array([0, 100, 110, 120, 130, 0, 140, 150, 160, 170.0])  # q3 of the voiced = 152.5
+    assert prosody.speaker_ceiling(track, fmax=600) == pytest.approx(1.5 * 152.5)
+    assert prosody.speaker_ceiling(track, fmax=200) == 200  # never above the first pass's range
+    assert prosody.speaker_ceiling(np.array([0, 0, 120, 130, 0.0]), fmax=600) == 600  # too few voiced
+
+
+def test_two_pass_leaves_a_male_voice_where_one_pass_puts_it(arctic):
+    wav, sr = arctic
+    one = extract({**f0_preset("rapt"), "fmin": 30}, wav, sr)
+    two = extract({**f0_preset("rapt"), "fmin": 30, "fmax": 600, "two_pass": True}, wav, sr)
+    both = (one > 0) & (two > 0)
+    assert both.sum() > 0.9 * max((one > 0).sum(), (two > 0).sum())
+    assert np.median(np.abs(np.log(one[both] / two[both]))) < 0.01
+
+
 @pytest.mark.parametrize("method", ["rapt", "dio", "harvest"])
 @pytest.mark.parametrize("n", [22050, 22050 + 100, 22050 + 255])
 def test_mel_f0_energy_frame_counts_agree(presets, method, n, sine):
