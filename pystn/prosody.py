@@ -76,6 +76,15 @@ def marginals(joint: torch.Tensor, n_bins: int = N_BINS) -> tuple[torch.Tensor, 
     return grid.sum(-1), grid.sum(-2)
 
 
+def expected_voiced_bin(pitch_marginal: torch.Tensor) -> torch.Tensor:
+    """The mean pitch bin given voicing, sum_{b>=1} b p_b / sum_{b>=1} p_b [...], of pitch
+    marginals p [..., n_bins] (bin 0 unvoiced): a position between bins where the encoder
+    hesitates between two neighbours, which its argmax rounds away."""
+    voiced = pitch_marginal[..., 1:]
+    bins = torch.arange(1, pitch_marginal.shape[-1], dtype=pitch_marginal.dtype, device=pitch_marginal.device)
+    return (voiced * bins).sum(-1) / voiced.sum(-1).clamp_min(1e-12)
+
+
 def voiced_segments(pitch_bins: np.ndarray, min_len: int = 3) -> list[tuple[int, int]]:
     """Runs [start, end) of voiced frames (pitch bin > 0) at least ``min_len`` long."""
     voiced = np.concatenate([[False], np.asarray(pitch_bins) > 0, [False]])

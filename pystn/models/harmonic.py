@@ -7,7 +7,8 @@ prosody latent carries is therefore rendered explicitly:
 
 1. :func:`render_log_f0`: the pitch code's bins (paper §3.3: per-utterance min-max
    quantised voiced log-F0, bin 0 unvoiced) are mapped back into a log-F0 range
-   (lo, hi) — the inverse of the quantisation — and smoothed within voiced runs.
+   (lo, hi) — the inverse of the quantisation — and smoothed within voiced runs. At
+   editing time the bins carry the encoder's sub-bin detail (its expected voiced bin).
    The range is predicted from Z_s (:class:`F0Range`), so a swapped speaker
    brings its own pitch register.
 2. :func:`harmonic_contrast`: the log-mel contrast that a harmonic comb at that F0
@@ -27,7 +28,8 @@ from torch import nn
 
 
 def render_log_f0(bins_f: torch.Tensor, f0_range: torch.Tensor, n_bins: int, smooth: int = 5) -> torch.Tensor:
-    """Log-F0 [B, T] (0 = unvoiced) from pitch bins [B, T] (ints) and a range [B, 2] (lo, hi).
+    """Log-F0 [B, T] (0 = unvoiced) from pitch bins [B, T] (ints, or float positions between
+    bins at editing time) and a range [B, 2] (lo, hi).
 
     Bin b >= 1 maps to the centre of its quantisation cell, lo + (b - 1/2) / (n_bins - 1) * (hi - lo)
     (inverse of :func:`pystn.prosody.quantize_pitch`); then a ``smooth``-frame moving average

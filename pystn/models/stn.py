@@ -35,7 +35,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from pystn.models import harmonic as H
-from pystn.prosody import N_BINS, marginals
+from pystn.prosody import N_BINS, expected_voiced_bin, marginals
 
 
 def conv_norm(kind: str, channels: int) -> nn.Module:
@@ -174,19 +174,23 @@ class SpeechTripleNet(nn.Module):
         return (F.one_hot(pf.argmax(-1), self.n_bins).float(), F.one_hot(pe.argmax(-1), self.n_bins).float())
 
     def decode_all(self, z_c: torch.Tensor, z_s: torch.Tensor, code_f: torch.Tensor | None = None,
-                   code_e: torch.Tensor | None = None, f0_range: torch.Tensor | None = None) -> dict:
+                   code_e: torch.Tensor | None = None, f0_range: torch.Tensor | None = None,
+                   pitch_position: torch.Tensor | None = None) -> dict:
         """(Z_c [B,T,Dc], Z_s [B,Ds], codes [B,T,n_bins]) -> {'mel' [B,T,M]}; Z_s is repeated over T.
 
         With the harmonic source the mel gains the harmonics of 'source_log_f0' [B,T] (0 unvoiced),
         rendered from the pitch code in the register ``f0_range`` [B,2] when given (training:
-        the utterance's analysed range), else in the one predicted from Z_s."""
+        the utterance's analysed range), else in the one predicted from Z_s. ``pitch_position``
+        [B,T] (float bins, 0 unvoiced; editing: the code's bins plus :meth:`analyse`'s
+        'pitch_detail') replaces the code's bins in that rendering only."""
         parts = [z_c, z_s[:, None, :].expand(-1, z_c.shape[1], -1)]
         if self.has_prosody:
             parts += [self.emb_f(code_f), self.emb_e(code_e)]
         out = {"mel": self.mel_mean + self.mel_std * self.decoder(torch.cat(parts, dim=-1))}
         if self.harmonic:
             register = self.f0_range(z_s) if f0_range is None else f0_range
-            out["source_log_f0"] = H.render_log_f0(code_f.argmax(-1), register, self.n_bins,
+            position = code_f.argmax(-1) if pitch_position is None else pitch_position
+            out["source_log_f0"] = H.render_log_f0(position, register, self.n_bins,
                                                    int(self.harmonic.get("smooth", 5)))
             out["mel"] = out["mel"] + H.harmonic_contrast(out["source_log_f0"], self.mel_basis, self.lin_freqs,
                                                           float(self.harmonic.get("sigma_hz", 13.0)))
@@ -225,15 +229,20 @@ class SpeechTripleNet(nn.Module):
     @torch.no_grad()
     def analyse(self, mel: torch.Tensor) -> dict:
         """Posterior means and prosody of mel [1, T, M] (eval): z_c [1,T,Dc], z_s [1,Ds],
-        code_f / code_e one-hot [1,T,n_bins], bins_f / bins_e [T] ints, logits [1,T,n_bins**2]."""
+        code_f / code_e one-hot [1,T,n_bins], bins_f / bins_e [T] ints, logits [1,T,n_bins**2],
+        pitch_detail [T]: on voiced frames the expected voiced pitch bin minus bins_f, kept inside
+        bins_f's cell (+-1/2; :func:`pystn.prosody.expected_voiced_bin`), 0 elsewhere: the sub-bin
+        contour the argmax drops."""
         mu_c, _ = self.encode_content(mel)
         mu_s, _ = self.encode_speaker(mel)
         out = {"z_c": mu_c, "z_s": mu_s}
         if self.has_prosody:
             logits = self.prosody_logits(mel)
             code_f, code_e = self.prosody_codes(logits, sample=False)
-            out.update(logits=logits, code_f=code_f, code_e=code_e,
-                       bins_f=code_f[0].argmax(-1), bins_e=code_e[0].argmax(-1))
+            bins_f = code_f[0].argmax(-1)
+            expected = expected_voiced_bin(marginals(logits.softmax(-1), self.n_bins)[0][0])
+            out.update(logits=logits, code_f=code_f, code_e=code_e, bins_f=bins_f,
+                       bins_e=code_e[0].argmax(-1), pitch_detail=torch.where(bins_f > 0, (expected - bins_f).clamp(-0.5, 0.5), 0.0))
         return out
 
 

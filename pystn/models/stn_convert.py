@@ -1,7 +1,9 @@
 """SpeechTripleNet editing (paper §4.4): speaker swap, pitch / energy edits, emphasis, statement -> question.
 
 For a source X (mel [T, M]) the encoders give Z_c (posterior mean), Z_s (mean) and
-the marginal pitch / energy bins of q(Z_p|X) (argmax of each marginal). Conditions:
+the marginal pitch / energy bins of q(Z_p|X) (argmax of each marginal); the decoder hears
+those bins, and the harmonic source renders them with the encoder's sub-bin detail
+(:func:`sub_bin_position`). Conditions:
 
 * ``copy``: the ground-truth mel itself (vocoder-only reference).
 * ``recon`` X̂ = dec(Z_c, Z_s, Z_p).
@@ -78,6 +80,14 @@ def _onehot(bins: np.ndarray, n: int) -> torch.Tensor:
     return F.one_hot(torch.as_tensor(bins, dtype=torch.long), n).float()[None]
 
 
+def sub_bin_position(bins_f: np.ndarray, detail: np.ndarray, n_bins: int) -> torch.Tensor:
+    """The pitch position [1, T] the harmonic source renders: the (edited) pitch bins [T] plus the
+    source's sub-bin ``detail`` [T] (:meth:`SpeechTripleNet.analyse`), inside the voiced bins
+    [1, n_bins - 1]; 0 where the bins are unvoiced. An edit moves the bins; the detail rides along."""
+    position = np.where(bins_f > 0, np.clip(bins_f + detail, 1, n_bins - 1), 0.0)
+    return torch.as_tensor(position, dtype=torch.float32)[None]
+
+
 def decoded_f0(dec: dict) -> np.ndarray | None:
     """F0 in Hz [T] (0 unvoiced) of one decoded utterance: the harmonic source's rendered
     contour; None for a model without the harmonic source."""
@@ -109,7 +119,8 @@ def convert_one(model, mel: np.ndarray, ref_mel: np.ndarray | None, condition: s
     if has_p:
         bins_f, bins_e, span = edit_bins(condition, bins_f, bins_e, rng, cfg)
     codes = (_onehot(bins_f, model.n_bins), _onehot(bins_e, model.n_bins)) if has_p else (None, None)
-    dec = model.decode_all(a["z_c"], z_s, *codes)
+    position = sub_bin_position(bins_f, a["pitch_detail"].numpy(), model.n_bins) if has_p else None
+    dec = model.decode_all(a["z_c"], z_s, *codes, pitch_position=position)
     return dec["mel"][0].numpy(), np.stack([bins_f, bins_e], 1).astype(np.float32), span, decoded_f0(dec)
 
 

@@ -34,6 +34,28 @@ def test_edit_bins_follow_the_condition():
     assert span[1] == len(bf) and f[12] == 7 and e[12] == 7 and (f[:span[0]] == bf[:span[0]]).all()
 
 
+def test_sub_bin_position_rides_on_the_edited_bins_inside_the_voiced_range():
+    bins = np.array([0, 2, 7, 1, 4])
+    detail = np.array([0.0, 0.3, 0.4, -0.4, -0.2])
+    got = C.sub_bin_position(bins, detail, n_bins=8)
+    assert got.shape == (1, 5)
+    assert torch.allclose(got[0], torch.tensor([0.0, 2.3, 7.0, 1.0, 3.8]))
+
+
+def test_harmonic_source_renders_the_sub_bin_detail():
+    torch.manual_seed(0)
+    m = build_stn(with_mel_preset({**TINY_MODEL, "harmonic": True}, TINY_MEL_PRESET)).eval()
+    mel = np.random.default_rng(0).normal(size=(40, TINY_MODEL["n_mels"])).astype(np.float32)
+    a = m.analyse(torch.from_numpy(mel)[None])
+    voiced = a["bins_f"] > 0
+    assert voiced.any() and (a["pitch_detail"][~voiced] == 0).all()
+    assert (a["pitch_detail"].abs() <= 0.5).all() and (a["pitch_detail"][voiced] != 0).any()
+    _, _, _, f0 = C.convert_one(m, mel, None, "recon", np.random.default_rng(0), CFG)
+    with torch.no_grad():
+        plain = m.decode_all(a["z_c"], a["z_s"], a["code_f"], a["code_e"])["source_log_f0"][0].numpy()
+    assert (f0 > 0).tolist() == (plain > 0).tolist() and not np.allclose(np.log(f0[f0 > 0]), plain[plain > 0])
+
+
 def test_convert_all_writes_every_condition(tmp_path):
     torch.manual_seed(0)
     model = build_stn(with_mel_preset({**TINY_MODEL, "harmonic": True}, TINY_MEL_PRESET)).eval()

@@ -100,3 +100,9 @@ def test_model_with_harmonic_source():
         build_stn(dict(SMALL, harmonic=True))
     with pytest.raises(KeyError, match="stn_mel"):
         with_mel_preset({"harmonic": True}, None)
+
+
+def test_render_places_a_position_between_bins_between_their_f0s():
+    bins = torch.tensor([[3, 3.5, 4, 0]])
+    got = H.render_log_f0(bins, torch.tensor([[4.0, 5.4]]), n_bins=8, smooth=1)[0]
+    assert torch.isclose(got[1], (got[0] + got[2]) / 2) and got[3] == 0

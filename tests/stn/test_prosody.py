@@ -53,3 +53,9 @@ def test_emphasis_span_prefers_inner_segment():
     pb = np.array([2] * 6 + [0] * 2 + [3] * 6 + [0] * 2 + [4] * 6)
     span = P.emphasis_span(pb, np.ones(len(pb)), np.random.default_rng(1), min_len=5)
     assert span == (8, 14)
+
+
+def test_expected_voiced_bin_ignores_the_unvoiced_mass():
+    p = torch.tensor([[0.5, 0.0, 0.25, 0.25, 0.0, 0.0, 0.0, 0.0],   # voiced mass split over bins 2 and 3
+                      [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0]])
+    assert torch.allclose(P.expected_voiced_bin(p), torch.tensor([2.5, 7.0]))
