@@ -69,7 +69,8 @@ def speaker_ceiling(track_hz: np.ndarray, fmax: float, factor: float = 1.5) -> f
     a whole octave low, 600 Hz lets RAPT double low male frames. Only the ceiling adapts:
     RAPT, given Hirst's floor (0.75 q1) as well, marks whole voiced stretches unvoiced.
     """
-    voiced = np.asarray(track_hz)[np.asarray(track_hz) > 0]
+    track_hz = np.asarray(track_hz)
+    voiced = track_hz[track_hz > 0]
     if len(voiced) < 5:
         return fmax
     return min(fmax, factor * float(np.percentile(voiced, 75)))

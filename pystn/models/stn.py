@@ -240,9 +240,10 @@ class SpeechTripleNet(nn.Module):
             logits = self.prosody_logits(mel)
             code_f, code_e = self.prosody_codes(logits, sample=False)
             bins_f = code_f[0].argmax(-1)
-            expected = expected_voiced_bin(marginals(logits.softmax(-1), self.n_bins)[0][0])
+            pitch_marginal = marginals(logits.softmax(-1), self.n_bins)[0][0]  # [T, n_bins]
+            detail = (expected_voiced_bin(pitch_marginal) - bins_f).clamp(-0.5, 0.5)
             out.update(logits=logits, code_f=code_f, code_e=code_e, bins_f=bins_f,
-                       bins_e=code_e[0].argmax(-1), pitch_detail=torch.where(bins_f > 0, (expected - bins_f).clamp(-0.5, 0.5), 0.0))
+                       bins_e=code_e[0].argmax(-1), pitch_detail=torch.where(bins_f > 0, detail, 0.0))
         return out
 
 
