@@ -14,8 +14,6 @@ no centring (reflect padding of (n_fft - hop) / 2 each side).
   envelope, excited at a given F0 contour (the STN harmonic source's, or the analysed F0).
   It needs no harmonics in the mel, which a CPU-sized decoder does not resolve.
 * :func:`make_vocoder`: the ``vocoder:`` config block -> a callable ``(mel [T, M], f0 [T] Hz | None) -> wav [N]``.
-* :func:`world_pitch_edit`: WORLD analysis / resynthesis of a waveform with its F0 scaled on
-  chosen frames (the signal-processing counterpart of a pitch edit, a reference for X_f).
 * :func:`world_global_swap`: the classic global-statistics voice conversion (log-F0 mean and
   variance, mel-cepstral and aperiodicity means moved to a reference's), a reference for X_s.
 """
@@ -199,20 +197,6 @@ def make_vocoder(cfg: dict, preset: dict):
 
         return vocode
     raise ValueError(f"unknown vocoder kind '{kind}' (griffin_lim | hifigan | world)")
-
-
-def world_pitch_edit(wav: np.ndarray, sr: int, world_preset: dict, factor: np.ndarray | float) -> np.ndarray:
-    """WORLD resynthesis of ``wav`` [N] with the voiced F0 multiplied by ``factor`` (scalar or [T]).
-
-    Uses the project's WORLD analysis / synthesis (:mod:`pystn.features.world`) with the
-    settings of ``world_preset`` (frame period, F0 method, mel-cepstrum order).
-    """
-    from pystn.features.world import world, world_synthesize
-
-    mat = world(np.asarray(wav, dtype=np.float32), sr, world_preset)
-    f = np.broadcast_to(np.asarray(factor, dtype=np.float64), (len(mat),))
-    mat[:, 0] = np.where(mat[:, 0] > 0, mat[:, 0] * f, 0.0)
-    return world_synthesize(mat, sr, world_preset)
 
 
 def world_global_swap(wav: np.ndarray, ref_wav: np.ndarray, sr: int, world_preset: dict) -> np.ndarray:

@@ -48,15 +48,29 @@ def apply_cmvn(feats: np.ndarray, stats: np.ndarray, norm_vars: bool = False) ->
     d = stats.shape[1] - 1
     if feats.shape[-1] != d:
         raise ValueError(f"feature dim {feats.shape[-1]} != CMVN stats dim {d}")
+    mean, std = stats_mean_std(stats)
+    out = np.asarray(feats, dtype=np.float64) - mean
+    if norm_vars:
+        out = out / std
+    return out.astype(np.float32)
+
+
+def stats_mean_std(stats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation [D] (float64) of stats [2, D + 1]: mu = sum / count,
+    sigma = sqrt(max(sumsq / count - mu^2, VAR_FLOOR))."""
+    stats = np.asarray(stats, dtype=np.float64)
+    d = stats.shape[1] - 1
     count = stats[0, d]
     if count < 1:
         raise ValueError(f"CMVN stats with count {count}")
     mean = stats[0, :d] / count
-    out = np.asarray(feats, dtype=np.float64) - mean
-    if norm_vars:
-        var = np.maximum(stats[1, :d] / count - mean * mean, VAR_FLOOR)
-        out = out / np.sqrt(var)
-    return out.astype(np.float32)
+    return mean, np.sqrt(np.maximum(stats[1, :d] / count - mean * mean, VAR_FLOOR))
+
+
+def frame_mean_std(mats: Iterable[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Global mean and standard deviation [D] of every frame of matrices [T_i, D]: the input
+    standardisation a network trains with (one pass, as :func:`cmvn_stats`)."""
+    return stats_mean_std(cmvn_stats(mats))
 
 
 def speaker_stats(feats: Mapping[str, np.ndarray], spk2utt: Mapping[str, list[str]],

@@ -210,9 +210,9 @@ def greedy_decode(logits: torch.Tensor, length: int | None = None, smooth: int =
 
 def input_stats(feats: dict, cmn: bool) -> tuple[np.ndarray, np.ndarray]:
     """Mean and std [D] of all training frames (after per-utterance mean removal when ``cmn``)."""
-    mats = [m - m.mean(0) if cmn else m for m in feats.values()]
-    cat = np.concatenate(mats)
-    return cat.mean(0), cat.std(0)
+    from pystn.features.cmvn import frame_mean_std
+
+    return frame_mean_std(m - m.mean(0) if cmn else m for m in feats.values())
 
 
 def make_batch_fn(feats: dict, targets: dict, speakers: dict, batch_size: int, seed: int, warp: float = 0.0):

@@ -170,8 +170,7 @@ class SpeechTripleNet(nn.Module):
         """
         if sample:  # discrete (straight-through) codes: the decoder sees one-hot codes as at inference
             return marginals(F.gumbel_softmax(logits, tau=self.tau, hard=True), self.n_bins)
-        pf, pe = marginals(logits.softmax(-1), self.n_bins)
-        return (F.one_hot(pf.argmax(-1), self.n_bins).float(), F.one_hot(pe.argmax(-1), self.n_bins).float())
+        return argmax_codes(*marginals(logits.softmax(-1), self.n_bins))
 
     def decode_all(self, z_c: torch.Tensor, z_s: torch.Tensor, code_f: torch.Tensor | None = None,
                    code_e: torch.Tensor | None = None, f0_range: torch.Tensor | None = None,
@@ -238,13 +237,19 @@ class SpeechTripleNet(nn.Module):
         out = {"z_c": mu_c, "z_s": mu_s}
         if self.has_prosody:
             logits = self.prosody_logits(mel)
-            code_f, code_e = self.prosody_codes(logits, sample=False)
+            pitch_marginal, energy_marginal = marginals(logits.softmax(-1), self.n_bins)  # [1, T, n_bins]
+            code_f, code_e = argmax_codes(pitch_marginal, energy_marginal)
             bins_f = code_f[0].argmax(-1)
-            pitch_marginal = marginals(logits.softmax(-1), self.n_bins)[0][0]  # [T, n_bins]
-            detail = (expected_voiced_bin(pitch_marginal) - bins_f).clamp(-0.5, 0.5)
+            detail = (expected_voiced_bin(pitch_marginal[0]) - bins_f).clamp(-0.5, 0.5)
             out.update(logits=logits, code_f=code_f, code_e=code_e, bins_f=bins_f,
                        bins_e=code_e[0].argmax(-1), pitch_detail=torch.where(bins_f > 0, detail, 0.0))
         return out
+
+
+def argmax_codes(pitch_marginal: torch.Tensor, energy_marginal: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """One-hot argmax codes [..., n_bins] of the pitch and energy marginals [..., n_bins] (§4.4)."""
+    n_bins = pitch_marginal.shape[-1]
+    return tuple(F.one_hot(m.argmax(-1), n_bins).float() for m in (pitch_marginal, energy_marginal))
 
 
 def build_stn(cfg: dict) -> SpeechTripleNet:

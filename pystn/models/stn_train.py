@@ -53,9 +53,10 @@ def load_training_data(mel_scp: str, f0_scp: str | None, energy_scp: str | None,
 
 def mel_stats(data: dict) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-bin mean and std [M] (float32, std floored at 1e-3) of every training mel frame."""
-    frames = np.concatenate([mel for mel, _, _ in data.values()]).astype(np.float64)
-    return (torch.from_numpy(frames.mean(0)).float(),
-            torch.from_numpy(np.maximum(frames.std(0), 1e-3)).float())
+    from pystn.features.cmvn import frame_mean_std
+
+    mean, std = frame_mean_std(mel for mel, _, _ in data.values())
+    return torch.from_numpy(mean).float(), torch.from_numpy(np.maximum(std, 1e-3)).float()
 
 
 def shuffle_chunks(mat: np.ndarray, chunk: int, rng: np.random.Generator) -> np.ndarray:

@@ -41,6 +41,20 @@ def test_cmvn_stats_against_numpy():
     assert s[0, 4] == 35 and s[1, 4] == 0
 
 
+def test_frame_mean_std_pools_every_frame():
+    from pystn.features.cmvn import frame_mean_std
+
+    rng = np.random.default_rng(3)
+    mats = [rng.normal([0.0, 7.0, -3.0], [1.0, 0.1, 4.0], (n, 3)) for n in (7, 40, 13)]
+    mean, std = frame_mean_std(iter(mats))  # a generator, as the trainers pass it
+    allx = np.vstack(mats)
+    np.testing.assert_allclose(mean, allx.mean(0), rtol=1e-10)
+    np.testing.assert_allclose(std, allx.std(0), rtol=1e-8)
+    const_mean, const_std = frame_mean_std([np.full((5, 2), 4.0)])  # zero variance: floored, not NaN
+    np.testing.assert_allclose(const_mean, 4.0)
+    assert np.all(np.isfinite(const_std)) and np.all(const_std > 0)
+
+
 def test_apply_cmvn_gives_zero_mean_unit_variance():
     rng = np.random.default_rng(2)
     x = rng.normal([1.0, -5.0, 20.0], [0.5, 3.0, 10.0], (500, 3))

@@ -70,22 +70,6 @@ def test_griffin_lim_recovers_a_tone():
     assert np.abs(m2[5:n - 5] - m[5:n - 5]).mean() < 1.0
 
 
-def test_world_pitch_edit_raises_f0():
-    import pysptk
-
-    sr = 16000
-    t = np.arange(sr) / sr
-    x = sum(np.sin(2 * np.pi * 120 * k * t) / k for k in range(1, 10)).astype(np.float32) * 0.2
-    preset = {"frame_period_ms": 5.0, "f0_method": "dio", "mcep_order": 24, "alpha": 0.42}
-    y = V.world_pitch_edit(x, sr, preset, 1.5)
-
-    def median_f0(sig):
-        f0 = pysptk.rapt((sig * 32767).astype(np.float32), fs=sr, hopsize=80, min=60, max=400, otype="f0")
-        return np.median(f0[f0 > 0])
-
-    assert abs(median_f0(x) - 120) < 6 and abs(median_f0(y) - 180) < 12
-
-
 def _harmonic_voice(f0_hz: np.ndarray, sr: int, tilt: float) -> np.ndarray:
     """Harmonics up to 0.95 Nyquist of a time-varying F0 [N] with amplitudes k ** -tilt (a steeper
     tilt: a darker voice), over a faint noise floor, so the envelope is defined at every frequency."""
