@@ -201,11 +201,13 @@ class SpeechTripleNet(nn.Module):
         return self.decode_all(z_c, z_s, code_f, code_e)["mel"]
 
     def forward(self, mel: torch.Tensor, spk_mel: torch.Tensor | None = None,
-                f0_range: torch.Tensor | None = None, content_mel: torch.Tensor | None = None) -> dict:
+                f0_range: torch.Tensor | None = None, content_mel: torch.Tensor | None = None,
+                prosody_mel: torch.Tensor | None = None) -> dict:
         """Training pass: mel [B, T, M], speaker-encoder input spk_mel [B, T', M] (default: mel),
         the harmonic source's register: the utterances' voiced log-F0 (min, max) [B, 2] (teacher
         forcing; default: predicted from Z_s), the content encoder's input content_mel [B, T, M]
-        (default: mel; the prosody encoder and the reconstruction target stay on mel).
+        (default: mel), the prosody encoder's input prosody_mel [B, T, M] (default: mel; the
+        reconstruction target stays mel).
 
         Returns a dict with ``mel_hat``, ``mu_c``, ``logsig_c``, ``mu_s``, ``logsig_s``,
         with prosody ``logits`` [B, T, n_bins**2], with the harmonic source ``f0_range_hat`` [B, 2]
@@ -216,7 +218,7 @@ class SpeechTripleNet(nn.Module):
         out = {"mu_c": mu_c, "logsig_c": ls_c, "mu_s": mu_s, "logsig_s": ls_s}
         codes = (None, None)
         if self.has_prosody:
-            out["logits"] = self.prosody_logits(mel)
+            out["logits"] = self.prosody_logits(mel if prosody_mel is None else prosody_mel)
             codes = self.prosody_codes(out["logits"], sample=self.training)
         z_c, z_s = (reparameterize(mu_c, ls_c), reparameterize(mu_s, ls_s)) if self.training else (mu_c, mu_s)
         if self.harmonic:  # the register is read from the posterior mean, as at inference

@@ -68,7 +68,7 @@ def shuffle_chunks(mat: np.ndarray, chunk: int, rng: np.random.Generator) -> np.
 
 def make_batch_fn(data: dict, batch_size: int, seg_min: int, seg_max: int, spk_frames: int, chunk: int,
                   seed: int, utt2spk: dict | None = None, warp: float = 0.0,
-                  content_warp: float = 0.0):
+                  content_warp: float = 0.0, prosody_unwarped: bool = False):
     """``batch_fn(step) -> {'mel': [B,T,M], 'spk': [B,T',M], 'target': [B,T] long, 'f0_range': [B,2]}``
     (the target and the whole utterance's :func:`voiced_range` where the data has them). With
     ``utt2spk`` the speaker-encoder crop comes from another utterance of the same speaker (the
@@ -84,7 +84,12 @@ def make_batch_fn(data: dict, batch_size: int, seg_min: int, seg_max: int, spk_f
     alpha * beta with an independent beta ~ U[1 - content_warp, 1 + content_warp] for the
     content encoder (information perturbation, as SpeechSplit / NANSY): the voice in what
     Z_c reads differs from the one the decoder must render, so the decoder learns it from Z_s.
-    The betas are drawn after everything else, so the crops and alphas do not change."""
+    The betas are drawn after everything else, so the crops and alphas do not change.
+
+    ``prosody_unwarped`` (with ``warp`` > 0): the batch gains 'prosody' [B,T,M], the crop before
+    the pseudo-speaker warp, for the prosody encoder. Its targets, the relative bins of Eq. 2, do
+    not move with a warp, and resampling the frequency axis smears the harmonic ripple that
+    pitch is read from."""
     keys = sorted(data)
     by_speaker: dict[str, list[str]] = {}
     for u in keys:
@@ -119,6 +124,8 @@ def make_batch_fn(data: dict, batch_size: int, seg_min: int, seg_max: int, spk_f
             src_mel = data[src][0]
             spk = shuffle_chunks(src_mel[random_crop(len(src_mel), spk_len, rng)], chunk, rng)
             parts["spk"].append(freq_warp(spk, alpha) if warp > 0 else spk)
+        if prosody_unwarped and warp > 0:
+            parts["prosody"] = [crop for crop, _ in crops]
         if content_warp > 0:  # drawn last, so the crops and voices are those of content_warp 0
             betas = rng.uniform(1 - content_warp, 1 + content_warp, size=len(crops))
             parts["content"] = [freq_warp(crop, alpha * beta) for (crop, alpha), beta in zip(crops, betas)]
@@ -130,7 +137,7 @@ def make_batch_fn(data: dict, batch_size: int, seg_min: int, seg_max: int, spk_f
 def make_loss_fn(loss_cfg: dict):
     def loss_fn(model, batch: dict, step: int):
         out = model(batch["mel"], spk_mel=batch["spk"], f0_range=batch.get("f0_range"),
-                    content_mel=batch.get("content"))
+                    content_mel=batch.get("content"), prosody_mel=batch.get("prosody"))
         return stn_loss(out, batch["mel"], batch.get("target"), step, loss_cfg, batch.get("f0_range"))
 
     return loss_fn
@@ -161,7 +168,8 @@ def train_stn(mel_scp: str, f0_scp: str | None, energy_scp: str | None, out_dir:
     data = load_training_data(mel_scp, f0_scp, energy_scp, min_frames=max(d["seg_min"], 16))
     batch_fn = make_batch_fn(data, d["batch_size"], d["seg_min"], d["seg_max"], d["spk_frames"],
                              d["chunk"], tcfg.seed, read_kv(utt2spk_path) if other else None,
-                             float(d.get("warp", 0.0)), content_warp=float(d.get("content_warp", 0.0)))
+                             float(d.get("warp", 0.0)), content_warp=float(d.get("content_warp", 0.0)),
+                             prosody_unwarped=bool(d.get("prosody_unwarped", False)))
     torch.manual_seed(tcfg.seed)
     model = build_stn(cfg["model"])
     if d.get("norm_mel", False):

@@ -9,7 +9,7 @@ from pystn.models import stn_train as ST
 from pystn.training import load_model, read_train_log
 from pystn.models.stn import build_stn
 from pystn.models.stn_variants import with_mel_preset
-from tests.stn.conftest import TINY_MEL_PRESET, tiny_variant
+from tests.stn.conftest import TINY_MEL_PRESET, TINY_MODEL, tiny_variant
 
 
 def _scps(d):
@@ -148,6 +148,36 @@ def test_content_warp_gives_the_encoders_another_voice_than_the_target():
     beta = peak(both["mel"]) / peak(both["content"])  # content bump at 20 / (alpha beta)
     assert ((beta > 0.74) & (beta < 1.26)).all() and (beta - 1).abs().max() > 0.05
     assert beta.std() > 0.02  # one beta per example, not one per batch
+
+
+def test_prosody_unwarped_gives_the_prosody_encoder_the_crop_before_the_warp():
+    channels = np.arange(40)
+    bump = np.exp(-0.5 * ((channels - 20) / 2.0) ** 2).astype(np.float32)
+    log_f0 = np.where(np.arange(60) % 3 > 0, np.log(150.0), 0.0).astype(np.float32)
+    data = {f"u{k}": (np.tile(bump, (60, 1)) * (k + 1), np.zeros(60, np.int64), log_f0) for k in range(4)}
+    plain = ST.make_batch_fn(data, 4, 32, 32, 32, 32, seed=3)(0)
+    assert "prosody" not in plain  # no warp: the prosody encoder reads 'mel' as it is
+    assert "prosody" not in ST.make_batch_fn(data, 4, 32, 32, 32, 32, seed=3, prosody_unwarped=True)(0)
+    warped = ST.make_batch_fn(data, 4, 32, 32, 32, 32, seed=3, warp=0.2)(0)
+    both = ST.make_batch_fn(data, 4, 32, 32, 32, 32, seed=3, warp=0.2, prosody_unwarped=True)(0)
+    for key in ("mel", "spk", "f0_range", "target"):  # the same draws: only a key is added
+        torch.testing.assert_close(both[key], warped[key])
+    torch.testing.assert_close(both["prosody"], plain["mel"])  # the same crops, not warped
+    assert not torch.allclose(both["prosody"], both["mel"])
+
+    class Spy(torch.nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner, self.seen = inner, None
+
+        def forward(self, x):
+            self.seen = x
+            return self.inner(x)
+
+    model = build_stn(dict(TINY_MODEL, n_mels=40))
+    model.prosody = Spy(model.prosody)
+    model(both["mel"], prosody_mel=both["prosody"])
+    torch.testing.assert_close(model.prosody.seen, both["prosody"])
 
 
 def test_voiced_range_is_the_quantisation_range():
