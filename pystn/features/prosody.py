@@ -112,7 +112,9 @@ def f0(wav: np.ndarray, sr: int, s: dict) -> np.ndarray:
     fmin, fmax = float(s.get("fmin", 60.0)), float(s.get("fmax", 400.0))
     track = track_f0(wav, sr, method, hop, fmin, fmax, bias)
     if s.get("two_pass", False):
-        track = track_f0(wav, sr, method, hop, fmin, speaker_ceiling(track, fmax), bias)
+        ceiling = speaker_ceiling(track, fmax)
+        if ceiling < fmax:  # at fmax the second pass would repeat the first
+            track = track_f0(wav, sr, method, hop, fmin, ceiling, bias)
     track = framing.align(np.where(track > 0, track, 0.0), n)
     if s.get("octave_fix", False):
         track = fix_octaves(track)

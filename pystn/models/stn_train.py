@@ -169,7 +169,7 @@ def train_stn(mel_scp: str, f0_scp: str | None, energy_scp: str | None, out_dir:
     batch_fn = make_batch_fn(data, d["batch_size"], d["seg_min"], d["seg_max"], d["spk_frames"],
                              d["chunk"], tcfg.seed, read_kv(utt2spk_path) if other else None,
                              float(d.get("warp", 0.0)), content_warp=float(d.get("content_warp", 0.0)),
-                             prosody_unwarped=bool(d.get("prosody_unwarped", False)))
+                             prosody_unwarped=prosody and bool(d.get("prosody_unwarped", False)))
     torch.manual_seed(tcfg.seed)
     model = build_stn(cfg["model"])
     if d.get("norm_mel", False):
