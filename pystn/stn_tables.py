@@ -68,10 +68,20 @@ def table3(eers: dict[float, dict], paper: dict, kl_p: dict[float, float] | None
     rows = [r for r in rows if r]
     if kl_p:
         rows.append(["KL(Z_p) at the last step, nats/frame"] +
-                    [("–" if c not in kl_p else
-                      f"{kl_p[c]:.2f} ({'capacity reached' if kl_p[c] >= c else 'below C_p: capacity never bound'})")
+                    [("–" if c not in kl_p else f"{kl_p[c]:.2f} ({kl_vs_capacity(kl_p[c], c)})")
                      for c in cps] + (["–"] if main else []))
     return header, rows
+
+
+def kl_vs_capacity(kl: float, c: float, tol: float = 0.05) -> str:
+    """Where a model's last KL(Z_p) sits against its capacity C_p: held there, held down from above
+    (a fine-tune that started above it), or below it, where γ_p|KL − C_p| has the same gradient
+    −γ_p ∇KL whatever C_p is."""
+    if abs(kl - c) <= tol:
+        return "at C_p"
+    if kl > c:
+        return "above C_p: the capacity term pulls it down"
+    return "below C_p: capacity never bound"
 
 
 def write_table(out: Path, name: str, title: str, header: list[str], rows: list[list[str]]) -> None:

@@ -36,7 +36,7 @@ from typing import Any, Callable
 import torch
 
 from pystn.device import autocast, grad_scaler, resolve_device, use_amp
-from pystn.io import atomic_path, write_json
+from pystn.io import DataError, atomic_path, write_json
 
 
 @dataclass
@@ -108,6 +108,8 @@ def files_fingerprint(paths) -> str:
     """
     h = hashlib.sha1()
     for root in map(Path, paths):
+        if not root.exists():
+            raise FileNotFoundError(f"training input '{root}' does not exist")
         files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
         for f in files:
             st = f.stat()
@@ -278,6 +280,22 @@ def load_model(path: str | Path, build: Callable[[dict], torch.nn.Module], devic
     model = build(state["model_config"])
     model.load_state_dict(state["model"])
     return model.to(device).eval()
+
+
+def init_weights(model: torch.nn.Module, path: str | Path, model_config: dict) -> None:
+    """Start ``model`` from the weights of another run's ``final.pt`` (a fine-tune). The saved
+    model config must equal ``model_config``: a DataError names the file and the keys that differ."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no trained model at '{path}' to start from: run its training rule first")
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    saved = state.get("model_config", {})
+    differ = sorted(k for k in set(saved) | set(model_config) if saved.get(k) != model_config.get(k))
+    if differ:
+        raise DataError(f"'{path}' was trained with another model config (keys {differ}: "
+                        f"{ {k: saved.get(k) for k in differ} } there, { {k: model_config.get(k) for k in differ} } "
+                        f"here); a fine-tune keeps the architecture")
+    model.load_state_dict(state["model"])
 
 
 def read_train_log(out_dir: str | Path) -> list[dict]:

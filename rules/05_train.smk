@@ -8,10 +8,7 @@
 
 rule stn_train:
     input:
-        mel=lambda wc: stn_feats("train", "stn_mel"),
-        f0=lambda wc: stn_feats("train", "stn_f0"),
-        energy=lambda wc: stn_feats("train", "stn_energy"),
-        utt2spk=lambda wc: W.data_file(config["stn"]["corpus"], "train", "utt2spk"),
+        unpack(stn_train_inputs),   # mel, f0, energy, utt2spk; with stn.sweep.init, a cp<C_p> also init
     output:
         model="results/05_train/stn/{variant}/final.pt",
     wildcard_constraints:
@@ -20,6 +17,7 @@ rule stn_train:
         cfg=stn_train_params,
         feats_root=lambda wc, input: os.path.dirname(os.path.dirname(input.mel)),
         out=lambda wc, output: os.path.dirname(output.model),
+        init=lambda wc, input: f"--init {input.init}" if "init" in input.keys() else "",
     log:
         "results/logs/05_train/stn/{variant}.log",
     benchmark:
@@ -33,4 +31,4 @@ rule stn_train:
         "../environment.yml"
     shell:
         "$PYSTN_PY $PYSTN_STEPS/train_stn.py --threads {threads} --config-json '{params.cfg}' "
-        "--utt2spk {input.utt2spk} {params.feats_root} {params.out} > {log} 2>&1"
+        "--utt2spk {input.utt2spk} {params.init} {params.feats_root} {params.out} > {log} 2>&1"

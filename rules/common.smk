@@ -186,11 +186,24 @@ def xv_ivector_params(fe):
 
 
 # --- 05_train ---
-from pystn.models.stn_variants import variant_config as stn_variant_config, variant_names as stn_variant_names
+from pystn.models.stn_variants import sweep_init as stn_sweep_init, variant_config as stn_variant_config, \
+    variant_names as stn_variant_names
 
 
 def stn_feats(split, feat):
     return W.feats_scp(config["stn"]["corpus"], split, feat)
+
+
+def stn_train_inputs(wc):
+    """Training features and utt2spk; a sweep model that fine-tunes (stn.sweep.init) also needs
+    the model it starts from."""
+    inputs = {"mel": stn_feats("train", "stn_mel"), "f0": stn_feats("train", "stn_f0"),
+              "energy": stn_feats("train", "stn_energy"),
+              "utt2spk": W.data_file(config["stn"]["corpus"], "train", "utt2spk")}
+    init = stn_sweep_init(config["stn"], wc.variant)
+    if init:
+        inputs["init"] = f"results/05_train/stn/{init}/final.pt"
+    return inputs
 
 
 def stn_train_params(wc):
@@ -245,10 +258,12 @@ def stn_targets_yaml():
 
 def stn_this_run():
     c, t = config["stn"], config["stn"]["train"]
-    sweep = c["sweep"].get("overrides", {})
+    sweep = c["sweep"].get("overrides") or {}
+    sweep_steps = sweep.get("train", {}).get("steps", t["steps"])
     sweep_settings = "".join(f", {block}.{key} {value}" for block in ("model", "data")
                              for key, value in sweep.get(block, {}).items())
-    return (f"this run: {c['corpus']} corpus, {t['steps']} steps (sweep "
-            f"{sweep.get('train', {}).get('steps', t['steps'])}{sweep_settings}), "
+    sweep_kind = f"the main model fine-tuned {sweep_steps} steps per C_p" if c["sweep"].get("init") else \
+        f"sweep {sweep_steps}"
+    return (f"this run: {c['corpus']} corpus, {t['steps']} steps ({sweep_kind}{sweep_settings}), "
             f"device {config['device']}, vocoder {c['vocoder']['kind']}"
             + (" (decoder with harmonic source)" if c["model"].get("harmonic") else ""))

@@ -28,7 +28,7 @@ from pystn.losses import stn_loss
 from pystn.models.stn import build_stn
 from pystn.prosody import joint_target, voiced_range
 from pystn.models.stn_variants import variant_config, variant_names  # noqa: F401  (re-exported)
-from pystn.training import train, train_config
+from pystn.training import init_weights, train, train_config
 
 
 def load_training_data(mel_scp: str, f0_scp: str | None, energy_scp: str | None, min_frames: int
@@ -68,7 +68,7 @@ def shuffle_chunks(mat: np.ndarray, chunk: int, rng: np.random.Generator) -> np.
 
 def make_batch_fn(data: dict, batch_size: int, seg_min: int, seg_max: int, spk_frames: int, chunk: int,
                   seed: int, utt2spk: dict | None = None, warp: float = 0.0,
-                  content_warp: float = 0.0, prosody_unwarped: bool = False):
+                  content_warp: float = 0.0, prosody_warp: float | None = None, prosody_warp_share: float = 1.0):
     """``batch_fn(step) -> {'mel': [B,T,M], 'spk': [B,T',M], 'target': [B,T] long, 'f0_range': [B,2]}``
     (the target and the whole utterance's :func:`voiced_range` where the data has them). With
     ``utt2spk`` the speaker-encoder crop comes from another utterance of the same speaker (the
@@ -86,10 +86,12 @@ def make_batch_fn(data: dict, batch_size: int, seg_min: int, seg_max: int, spk_f
     Z_c reads differs from the one the decoder must render, so the decoder learns it from Z_s.
     The betas are drawn after everything else, so the crops and alphas do not change.
 
-    ``prosody_unwarped`` (with ``warp`` > 0): the batch gains 'prosody' [B,T,M], the crop before
-    the pseudo-speaker warp, for the prosody encoder. Its targets, the relative bins of Eq. 2, do
-    not move with a warp, and resampling the frequency axis smears the harmonic ripple that
-    pitch is read from."""
+    ``prosody_warp`` (None: the prosody encoder reads 'mel'): the batch gains 'prosody' [B,T,M],
+    the crop before the pseudo-speaker warp; a ``prosody_warp_share`` of the examples is warped
+    by its own gamma ~ U[1 - prosody_warp, 1 + prosody_warp] (drawn after the betas), the rest
+    stays as it is. Its targets, the relative bins of Eq. 2, do not move with a warp: the warped
+    share lets the prosody encoder hear registers beyond the training speakers', and the unwarped
+    rest keeps the harmonics that resampling the frequency axis smears."""
     keys = sorted(data)
     by_speaker: dict[str, list[str]] = {}
     for u in keys:
@@ -124,11 +126,15 @@ def make_batch_fn(data: dict, batch_size: int, seg_min: int, seg_max: int, spk_f
             src_mel = data[src][0]
             spk = shuffle_chunks(src_mel[random_crop(len(src_mel), spk_len, rng)], chunk, rng)
             parts["spk"].append(freq_warp(spk, alpha) if warp > 0 else spk)
-        if prosody_unwarped and warp > 0:
-            parts["prosody"] = [crop for crop, _ in crops]
-        if content_warp > 0:  # drawn last, so the crops and voices are those of content_warp 0
+        if content_warp > 0:  # drawn after the crops, so the crops and voices are those of content_warp 0
             betas = rng.uniform(1 - content_warp, 1 + content_warp, size=len(crops))
             parts["content"] = [freq_warp(crop, alpha * beta) for (crop, alpha), beta in zip(crops, betas)]
+        if prosody_warp is not None and (warp > 0 or prosody_warp > 0):
+            gammas = np.ones(len(crops))
+            if prosody_warp > 0:
+                warped = rng.random(len(crops)) < prosody_warp_share
+                gammas = np.where(warped, rng.uniform(1 - prosody_warp, 1 + prosody_warp, size=len(crops)), 1.0)
+            parts["prosody"] = [freq_warp(crop, gamma) if gamma != 1.0 else crop for (crop, _), gamma in zip(crops, gammas)]
         return {k: torch.from_numpy(np.stack(v)) for k, v in parts.items() if v}
 
     return batch_fn
@@ -144,7 +150,8 @@ def make_loss_fn(loss_cfg: dict):
 
 
 def train_stn(mel_scp: str, f0_scp: str | None, energy_scp: str | None, out_dir: str | Path, cfg: dict,
-              progress: bool = True, utt2spk_path: str | None = None) -> torch.nn.Module:
+              progress: bool = True, utt2spk_path: str | None = None,
+              init_path: str | None = None) -> torch.nn.Module:
     """Train SpeechTripleNet / β-VAEVC from a variant config.
 
     ``cfg``: {'model': build_stn kwargs, 'loss': stn_loss weights, 'data': {batch_size,
@@ -152,7 +159,9 @@ def train_stn(mel_scp: str, f0_scp: str | None, energy_scp: str | None, out_dir:
     reads and writes standardised log-mel, :func:`mel_stats`), warp (pseudo-speakers) and
     content_warp (the content encoder's input, both :func:`make_batch_fn`)}, 'train': TrainConfig dict}.
     β-VAEVC (``model.prosody: false``) needs neither f0 nor energy;
-    ``spk_source: other`` needs ``utt2spk_path``.
+    ``spk_source: other`` needs ``utt2spk_path``. ``init_path``: a trained ``final.pt`` of the same
+    model config to start from (Table 3's sweep as fine-tunes, ``stn.sweep.init``); the run's own
+    checkpoints, when it has some, still win (resume).
     """
     from pystn.io import read_kv
 
@@ -163,17 +172,20 @@ def train_stn(mel_scp: str, f0_scp: str | None, energy_scp: str | None, out_dir:
     other = d.get("spk_source", "same") == "other"
     if other and not utt2spk_path:
         raise DataError("stn data.spk_source 'other' needs the training utt2spk")
-    inputs = [p for p in (mel_scp, f0_scp, energy_scp, utt2spk_path if other else None) if p]
-    tcfg = train_config(cfg["train"], inputs, extra={"loss": cfg["loss"], "data": d})
+    inputs = [p for p in (mel_scp, f0_scp, energy_scp, utt2spk_path if other else None, init_path) if p]
+    tcfg = train_config(cfg["train"], inputs, extra={"loss": cfg["loss"], "data": d, "init": init_path})
     data = load_training_data(mel_scp, f0_scp, energy_scp, min_frames=max(d["seg_min"], 16))
     batch_fn = make_batch_fn(data, d["batch_size"], d["seg_min"], d["seg_max"], d["spk_frames"],
                              d["chunk"], tcfg.seed, read_kv(utt2spk_path) if other else None,
                              float(d.get("warp", 0.0)), content_warp=float(d.get("content_warp", 0.0)),
-                             prosody_unwarped=prosody and bool(d.get("prosody_unwarped", False)))
+                             prosody_warp=d.get("prosody_warp") if prosody else None,
+                             prosody_warp_share=float(d.get("prosody_warp_share", 1.0)))
     torch.manual_seed(tcfg.seed)
     model = build_stn(cfg["model"])
     if d.get("norm_mel", False):
         model.set_mel_stats(*mel_stats(data))
+    if init_path:
+        init_weights(model, init_path, cfg["model"])
     return train(model, batch_fn, make_loss_fn(cfg["loss"]), out_dir, tcfg, model_config=cfg["model"],
                  progress=progress)
 

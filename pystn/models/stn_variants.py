@@ -21,6 +21,18 @@ def sweep_c_p(variant: str) -> float | None:
     return float(variant[2:]) if variant.startswith("cp") else None
 
 
+def sweep_init(stn_cfg: dict, variant: str) -> str | None:
+    """The variant whose trained model a Table 3 sweep model ``cp<C_p>`` starts from
+    (``sweep.init``: 'stn', a fine-tune of the main model; null: trained from scratch as in the
+    paper). None for every other variant."""
+    if sweep_c_p(variant) is None:
+        return None
+    init = stn_cfg["sweep"].get("init")
+    if init not in (None, "stn"):
+        raise KeyError(f"stn.sweep.init must be 'stn' (fine-tune the main model) or null, got {init!r}")
+    return init
+
+
 HARMONIC_PRESET_KEYS = ("sample_rate", "n_fft", "fmin", "fmax")
 
 
@@ -40,7 +52,8 @@ def variant_config(stn_cfg: dict, variant: str, device: str | None = None, mel_p
     """Resolved {'model','loss','data','train'} of a variant of the ``stn:`` config block.
 
     ``stn``: the base settings. ``beta_vaevc``: base merged with ``beta_vaevc:``.
-    ``cp<x>``: base merged with ``sweep.overrides`` and ``loss.C_p = x`` (Table 3).
+    ``cp<x>``: base merged with ``sweep.overrides`` (null: none) and ``loss.C_p = x`` (Table 3;
+    with ``sweep.init`` the training starts from that variant's model, :func:`sweep_init`).
     ``mel_preset`` (stn_mel) fills in the harmonic source's settings (:func:`with_mel_preset`).
     """
     cfg = _variant_config(stn_cfg, variant, device)
@@ -59,5 +72,5 @@ def _variant_config(stn_cfg: dict, variant: str, device: str | None) -> dict:
     if c_p is not None:
         if c_p not in [float(c) for c in stn_cfg["sweep"]["C_p"]]:
             raise KeyError(f"variant '{variant}': C_p={c_p} is not in stn.sweep.C_p {stn_cfg['sweep']['C_p']}")
-        return _merge(_merge(base, stn_cfg["sweep"].get("overrides", {})), {"loss": {"C_p": c_p}})
+        return _merge(_merge(base, stn_cfg["sweep"].get("overrides") or {}), {"loss": {"C_p": c_p}})
     raise KeyError(f"unknown stn variant '{variant}' (known: {variant_names(stn_cfg)})")

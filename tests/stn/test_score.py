@@ -137,7 +137,7 @@ def test_tables_print_run_and_paper_values(tmp_path):
     assert "| EER(Y_f): the time-averaged pitch-bin target of Eq. 2 (what Z_f tends to) | 0.4800 | 0.4800 | – |" in t3
     assert "PCC of the minimum | – | – | 0.6000 |" in t3 and "PCC of the maximum" not in t3
     assert "EER(Y_e)" not in t3
-    assert "| 1.90 (capacity reached) | 2.40 (below C_p: capacity never bound) | – |" in t3
+    assert "| 1.90 (above C_p: the capacity term pulls it down) | 2.40 (below C_p: capacity never bound) | – |" in t3
     assert "0.7500" in (tmp_path / "emphasis.md").read_text()
     assert m["stn.speaker.per"] == 0.2 and m["table3.cp3.eer_Z_f"] == 0.3 and m["train.stn.steps"] == 10
     assert m["table3.main.register_spread"] == 0.4
@@ -158,3 +158,9 @@ def test_plots_write_pngs(tmp_path):
            "energy": np.random.rand(t), "bins_f": np.arange(t) % 8, "bins_e": np.zeros(t), "span": (3, 9)}
     plot_editing([row, dict(row, label="X_s", span=None)], tmp_path / "f.png")
     assert (tmp_path / "l.png").stat().st_size > 5000 and (tmp_path / "f.png").stat().st_size > 5000
+
+
+def test_kl_vs_capacity_says_where_the_last_kl_sits():
+    assert T.kl_vs_capacity(2.98, 3.0) == "at C_p"
+    assert T.kl_vs_capacity(2.5, 1.5) == "above C_p: the capacity term pulls it down"
+    assert T.kl_vs_capacity(1.8, 2.5) == "below C_p: capacity never bound"

@@ -8,7 +8,7 @@ from pystn.io import DataError, write_ark_scp
 from pystn.models import stn_train as ST
 from pystn.training import load_model, read_train_log
 from pystn.models.stn import build_stn
-from pystn.models.stn_variants import with_mel_preset
+from pystn.models.stn_variants import sweep_init, with_mel_preset
 from tests.stn.conftest import TINY_MEL_PRESET, TINY_MODEL, tiny_variant
 
 
@@ -150,20 +150,34 @@ def test_content_warp_gives_the_encoders_another_voice_than_the_target():
     assert beta.std() > 0.02  # one beta per example, not one per batch
 
 
-def test_prosody_unwarped_gives_the_prosody_encoder_the_crop_before_the_warp():
+def test_prosody_warp_gives_the_prosody_encoder_its_own_warp_of_the_crop():
     channels = np.arange(40)
     bump = np.exp(-0.5 * ((channels - 20) / 2.0) ** 2).astype(np.float32)
     log_f0 = np.where(np.arange(60) % 3 > 0, np.log(150.0), 0.0).astype(np.float32)
     data = {f"u{k}": (np.tile(bump, (60, 1)) * (k + 1), np.zeros(60, np.int64), log_f0) for k in range(4)}
     plain = ST.make_batch_fn(data, 4, 32, 32, 32, 32, seed=3)(0)
-    assert "prosody" not in plain  # no warp: the prosody encoder reads 'mel' as it is
-    assert "prosody" not in ST.make_batch_fn(data, 4, 32, 32, 32, 32, seed=3, prosody_unwarped=True)(0)
-    warped = ST.make_batch_fn(data, 4, 32, 32, 32, 32, seed=3, warp=0.2)(0)
-    both = ST.make_batch_fn(data, 4, 32, 32, 32, 32, seed=3, warp=0.2, prosody_unwarped=True)(0)
-    for key in ("mel", "spk", "f0_range", "target"):  # the same draws: only a key is added
+    assert "prosody" not in plain  # prosody_warp None: the prosody encoder reads 'mel' as it is
+    assert "prosody" not in ST.make_batch_fn(data, 4, 32, 32, 32, 32, seed=3, prosody_warp=0.0)(0)
+    warped = ST.make_batch_fn(data, 4, 32, 32, 32, 32, seed=3, warp=0.2, content_warp=0.1)(0)
+    both = ST.make_batch_fn(data, 4, 32, 32, 32, 32, seed=3, warp=0.2, content_warp=0.1, prosody_warp=0.0)(0)
+    own = ST.make_batch_fn(data, 4, 32, 32, 32, 32, seed=3, warp=0.2, content_warp=0.1, prosody_warp=0.3)(0)
+    for key in ("mel", "spk", "f0_range", "target", "content"):  # the same draws: only a key is added
         torch.testing.assert_close(both[key], warped[key])
+        torch.testing.assert_close(own[key], warped[key])
     torch.testing.assert_close(both["prosody"], plain["mel"])  # the same crops, not warped
     assert not torch.allclose(both["prosody"], both["mel"])
+    peak = lambda x: x.mean(1).argmax(-1)  # noqa: E731  the bump's channel per example
+    assert (peak(own["prosody"]) != peak(plain["mel"])).any() and (peak(own["prosody"]) != peak(own["mel"])).any()
+    def prosody_crops(share: float) -> torch.Tensor:  # 10 steps' prosody crops [40, T, M]
+        fn = ST.make_batch_fn(data, 4, 32, 32, 32, 32, seed=3, warp=0.2, prosody_warp=0.3, prosody_warp_share=share)
+        return torch.cat([fn(step)["prosody"] for step in range(10)])
+
+    torch.testing.assert_close(prosody_crops(0.0)[:4], plain["mel"])  # a share of none: every crop as it is
+    as_is = [torch.equal(a, b) for a, b in zip(prosody_crops(0.5), prosody_crops(0.0))]
+    assert 5 <= sum(as_is) <= 35  # about half of the 40 crops warped
+    alone = ST.make_batch_fn(data, 4, 32, 32, 32, 32, seed=3, prosody_warp=0.3)(0)  # no pseudo-speakers
+    torch.testing.assert_close(alone["mel"], plain["mel"])
+    assert (peak(alone["prosody"]) != peak(plain["mel"])).any()
 
     class Spy(torch.nn.Module):
         def __init__(self, inner):
@@ -207,6 +221,28 @@ def test_beta_vaevc_trains_without_prosody_features(tiny_feats, tmp_path):
     assert "kl_p" not in read_train_log(tmp_path / "b")[-1]
 
 
+def test_sweep_fine_tune_starts_from_the_given_model(tiny_feats, tmp_path):
+    ST.train_stn(*_scps(tiny_feats), tmp_path / "main", tiny_variant(2), progress=False)
+    main = load_model(tmp_path / "main" / "final.pt", build_stn)
+    frozen = tiny_variant(2)
+    frozen["train"]["lr"] = 0.0  # AdamW at lr 0 leaves the weights where they started
+    tuned = ST.train_stn(*_scps(tiny_feats), tmp_path / "cp", frozen, progress=False,
+                         init_path=str(tmp_path / "main" / "final.pt"))
+    for (name, p), q in zip(main.named_parameters(), tuned.parameters()):
+        assert torch.equal(p, q), name
+    fresh = ST.train_stn(*_scps(tiny_feats), tmp_path / "fresh", frozen, progress=False)
+    assert not all(torch.equal(p, q) for p, q in zip(main.parameters(), fresh.parameters()))
+    assert json.loads((tmp_path / "cp" / "config.json").read_text())["train"]["extra"]["init"].endswith("final.pt")
+    other = tiny_variant(2)
+    other["model"] = dict(other["model"], d_content=6)
+    with pytest.raises(DataError, match=r"main/final.pt' was trained with another model config \(keys \['d_content'\]"):
+        ST.train_stn(*_scps(tiny_feats), tmp_path / "bad", other, progress=False,
+                     init_path=str(tmp_path / "main" / "final.pt"))
+    with pytest.raises(FileNotFoundError, match="training input '.*nothing.pt' does not exist"):
+        ST.train_stn(*_scps(tiny_feats), tmp_path / "bad2", frozen, progress=False,
+                     init_path=str(tmp_path / "nothing.pt"))
+
+
 def test_variant_config_resolution():
     stn = {"variants": ["stn", "beta_vaevc"], "model": {"d_model": 8}, "loss": {"C_p": 3.0, "gamma_c": 1},
            "data": {}, "train": {"steps": 100},
@@ -218,8 +254,30 @@ def test_variant_config_resolution():
     assert ST.variant_config(stn, "beta_vaevc")["model"] == {"d_model": 8, "prosody": False}
     with pytest.raises(KeyError, match="not in stn.sweep.C_p"):
         ST.variant_config(stn, "cp9")
+    assert [sweep_init(stn, v) for v in ("stn", "cp1.5")] == [None, None]
+    fine_tune = dict(stn, sweep={"C_p": [1.5], "init": "stn", "overrides": None})
+    assert [sweep_init(fine_tune, v) for v in ("stn", "beta_vaevc", "cp1.5")] == [None, None, "stn"]
+    assert ST.variant_config(fine_tune, "cp1.5")["train"] == {"steps": 100}  # overrides null: none
+    with pytest.raises(KeyError, match="sweep.init must be 'stn'"):
+        sweep_init(dict(stn, sweep={"C_p": [1.5], "init": "beta_vaevc"}), "cp1.5")
     harmonic = dict(stn, model={"d_model": 8, "harmonic": {"sigma_hz": 10.0}},
                     beta_vaevc={"model": {"prosody": False, "harmonic": False}})
     got = ST.variant_config(harmonic, "cp2.0", mel_preset=dict(TINY_MEL_PRESET, n_mels=12, hop_length=64))
     assert got["model"]["harmonic"] == dict(TINY_MEL_PRESET, sigma_hz=10.0)
     assert ST.variant_config(harmonic, "beta_vaevc", mel_preset=TINY_MEL_PRESET)["model"]["harmonic"] is False
+
+
+def test_paper_config_keeps_its_own_sweep_through_snakemakes_merge():
+    """--configfile configs/vctk.yaml is deep-merged onto config.yaml: the paper's sweep must not
+    inherit the CPU default's fine-tune settings."""
+    import yaml
+    from snakemake.utils import update_config
+
+    from tests.workflow.conftest import ROOT
+
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    update_config(config, yaml.safe_load((ROOT / "configs/vctk.yaml").read_text()))
+    assert sweep_init(config["stn"], "cp1.5") is None
+    cp = ST.variant_config(config["stn"], "cp1.5")
+    assert cp["train"]["steps"] == 200000 and cp["loss"]["ramp_steps"] == 20000 and cp["loss"]["C_p"] == 1.5
+    assert cp["model"] == config["stn"]["model"] and cp["data"] == config["stn"]["data"]
