@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import html
 import json
+import re
 import shutil
 import subprocess
 from collections import defaultdict
@@ -120,25 +121,30 @@ def track_section(track: str, score_dir: Path, out_dir: Path) -> tuple[str, str]
 
 
 def audio_section(samples: list[dict], audio_dir: Path) -> str:
+    """A table of players for the ``samples`` ({label, wav, group}); each wav is copied under its
+    group as ``<index>_<label>.wav``: the conditions of one utterance share the wav's file name."""
     rows = []
-    for s in samples:
+    for i, s in enumerate(samples):
         wav = Path(s["wav"])
         if not wav.exists():
             continue
-        rel = copy_asset(wav, audio_dir / s.get("group", "samples"))
+        name = f"{i:03d}_{re.sub(r'[^A-Za-z0-9_.-]+', '_', s['label'])}{wav.suffix}"
+        rel = copy_asset(wav, audio_dir / s.get("group", "samples"), name)
         rows.append(f"<tr><td>{html.escape(s.get('group', ''))}</td><td>{html.escape(s['label'])}</td>"
                     f"<td><audio controls preload='none' src='{rel}'></audio></td></tr>")
     return "<h3>Audio samples</h3><table>" + "".join(rows) + "</table>" if rows else ""
 
 
-def copy_asset(src: Path, dest_dir: Path) -> str:
-    """Copy ``src`` into ``dest_dir`` and return its path relative to the report root."""
+def copy_asset(src: Path, dest_dir: Path, name: str | None = None) -> str:
+    """Copy ``src`` into ``dest_dir`` (as ``name``, default its own) and return its path relative
+    to the report root."""
+    dest = dest_dir / (name or src.name)
     dest_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(src, dest_dir / src.name)
+    shutil.copyfile(src, dest)
     report_root = dest_dir
     while report_root.name not in ("figures", "audio"):
         report_root = report_root.parent
-    return str((dest_dir / src.name).relative_to(report_root.parent))
+    return str(dest.relative_to(report_root.parent))
 
 
 CSS = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}"

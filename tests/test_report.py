@@ -17,10 +17,13 @@ def fake_results(root):
     (score / "table1.csv").write_text("system,EER (%)\nx,3.5\n")
     (score / "metrics.json").write_text(json.dumps({"eer_x": 0.035}))
     plot_train_log([{"step": 1, "loss": 2.0}, {"step": 2, "loss": 1.0}], ["loss"], score / "losses.png")
-    wav = root / "06_convert" / "demo" / "a.wav"
-    wav.parent.mkdir(parents=True)
-    sf.write(wav, np.zeros(1600, dtype=np.float32), 16000)
-    (score / "samples.json").write_text(json.dumps([{"label": "converted", "wav": str(wav), "group": "vc"}]))
+    samples = []
+    for k, condition in enumerate(("recon", "speaker")):  # one utterance's conditions: the same file name
+        wav = root / "06_convert" / "demo" / condition / "a.wav"
+        wav.parent.mkdir(parents=True)
+        sf.write(wav, np.full(1600, 0.1 * k, dtype=np.float32), 16000)
+        samples.append({"label": f"a {condition}", "wav": str(wav), "group": "vc"})
+    (score / "samples.json").write_text(json.dumps(samples))
     data = root / "01_data" / "synth" / "train"
     data.mkdir(parents=True)
     (data / "utt2dur").write_text("s1_a 1.5\ns1_b 2.5\ns2_a 3.0\n")
@@ -48,7 +51,9 @@ def test_report_has_tables_figures_audio_and_times(tmp_path):
     page = (out / "index.html").read_text()
     assert "<td>3.5</td>" in page and "<audio controls" in page
     assert (out / "figures" / "demo" / "losses.png").stat().st_size > 1000
-    assert (out / "audio" / "demo" / "vc" / "a.wav").is_file()
+    copies = [out / "audio" / "demo" / "vc" / name for name in ("000_a_recon.wav", "001_a_speaker.wav")]
+    assert [sf.read(c)[0][0] for c in copies] == pytest.approx([0.0, 0.1], abs=1e-4)  # each its own audio
+    assert "src='audio/demo/vc/000_a_recon.wav'" in page and "src='audio/demo/vc/001_a_speaker.wav'" in page
 
 
 def test_missing_track_scores_are_named(tmp_path):
