@@ -34,6 +34,7 @@ def sweep_init(stn_cfg: dict, variant: str) -> str | None:
 
 
 HARMONIC_PRESET_KEYS = ("sample_rate", "n_fft", "fmin", "fmax")
+PROSODY_DATA_KEYS = ("prosody_warp", "prosody_warp_share")  # data settings of the prosody encoder alone
 
 
 def with_mel_preset(model_cfg: dict, mel_preset: dict | None) -> dict:
@@ -51,7 +52,8 @@ def with_mel_preset(model_cfg: dict, mel_preset: dict | None) -> dict:
 def variant_config(stn_cfg: dict, variant: str, device: str | None = None, mel_preset: dict | None = None) -> dict:
     """Resolved {'model','loss','data','train'} of a variant of the ``stn:`` config block.
 
-    ``stn``: the base settings. ``beta_vaevc``: base merged with ``beta_vaevc:``.
+    ``stn``: the base settings. ``beta_vaevc``: base merged with ``beta_vaevc:``, whose ``loss``
+    replaces the base's (β weights, no capacities) and without the prosody encoder's data keys.
     ``cp<x>``: base merged with ``sweep.overrides`` (null: none) and ``loss.C_p = x`` (Table 3;
     with ``sweep.init`` the training starts from that variant's model, :func:`sweep_init`).
     ``mel_preset`` (stn_mel) fills in the harmonic source's settings (:func:`with_mel_preset`).
@@ -66,8 +68,11 @@ def _variant_config(stn_cfg: dict, variant: str, device: str | None) -> dict:
         base = _merge(base, {"train": {"device": device}})
     if variant == "stn":
         return base
-    if variant == "beta_vaevc":
-        return _merge(base, stn_cfg["beta_vaevc"])
+    if variant == "beta_vaevc":  # its own loss and no prosody-only data keys: changing the main model's
+        cfg = _merge(base, stn_cfg["beta_vaevc"])  # capacities or prosody input does not retrain it
+        cfg["loss"] = {"kind": "beta", **stn_cfg["beta_vaevc"].get("loss", {})}
+        cfg["data"] = {k: v for k, v in cfg["data"].items() if k not in PROSODY_DATA_KEYS}
+        return cfg
     c_p = sweep_c_p(variant)
     if c_p is not None:
         if c_p not in [float(c) for c in stn_cfg["sweep"]["C_p"]]:

@@ -252,6 +252,9 @@ def test_variant_config_resolution():
     cp = ST.variant_config(stn, "cp1.5", device="cpu")
     assert cp["loss"] == {"C_p": 1.5, "gamma_c": 1} and cp["train"] == {"steps": 10, "device": "cpu"}
     assert ST.variant_config(stn, "beta_vaevc")["model"] == {"d_model": 8, "prosody": False}
+    assert ST.variant_config(stn, "beta_vaevc")["loss"] == {"kind": "beta"}  # no capacities of the main model
+    prosodic = dict(stn, data={"warp": 0.2, "prosody_warp": 0.4, "prosody_warp_share": 0.5})
+    assert ST.variant_config(prosodic, "beta_vaevc")["data"] == {"warp": 0.2}  # no prosody encoder, no rerun
     with pytest.raises(KeyError, match="not in stn.sweep.C_p"):
         ST.variant_config(stn, "cp9")
     assert [sweep_init(stn, v) for v in ("stn", "cp1.5")] == [None, None]
