@@ -271,12 +271,18 @@ def save_final(path: Path, model, model_config: dict | None, step: int) -> None:
         torch.save({"model": model.state_dict(), "model_config": model_config or {}, "step": step}, tmp)
 
 
-def load_model(path: str | Path, build: Callable[[dict], torch.nn.Module], device: str = "cpu"):
-    """Rebuild a model saved by :func:`train` from ``final.pt`` (``build(model_config) -> module``)."""
+def read_final(path: str | Path, device: str = "cpu") -> dict:
+    """The {'model', 'model_config', 'step'} that :func:`save_final` wrote to ``path``; a missing
+    file is a FileNotFoundError that says to run its training rule."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no trained model at '{path}': run its training rule first")
-    state = torch.load(path, map_location=device, weights_only=True)
+    return torch.load(path, map_location=device, weights_only=True)
+
+
+def load_model(path: str | Path, build: Callable[[dict], torch.nn.Module], device: str = "cpu"):
+    """Rebuild a model saved by :func:`train` from ``final.pt`` (``build(model_config) -> module``)."""
+    state = read_final(path, device)
     model = build(state["model_config"])
     model.load_state_dict(state["model"])
     return model.to(device).eval()
@@ -285,10 +291,7 @@ def load_model(path: str | Path, build: Callable[[dict], torch.nn.Module], devic
 def init_weights(model: torch.nn.Module, path: str | Path, model_config: dict) -> None:
     """Start ``model`` from the weights of another run's ``final.pt`` (a fine-tune). The saved
     model config must equal ``model_config``: a DataError names the file and the keys that differ."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no trained model at '{path}' to start from: run its training rule first")
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    state = read_final(path)
     saved = state.get("model_config", {})
     differ = sorted(k for k in set(saved) | set(model_config) if saved.get(k) != model_config.get(k))
     if differ:
