@@ -3,10 +3,11 @@
 
 usage: convert_stn.py --config-json JSON [--threads N] [--f0-scp SCP] <model-dir> <data-dir> <mel-scp> <out-dir>
 
-JSON: {'convert': {conditions, per_speaker, seed, pitch_shift, energy_shift, ...},
+JSON: {'convert': {conditions, per_speaker, seed, reference, pitch_shift, energy_shift, ...},
 'vocoder': {kind, n_iter, checkpoint, params}, 'mel_preset': the stn_mel preset}.
 Writes <out-dir>/<condition>/{feats,codes}.{ark,scp}, wav/, wav.scp (+ refs, spans)
-and, last, <out-dir>/conversions.json listing what was made.
+and, last, <out-dir>/conversions.json listing what was made. ``reference: parallel`` reads
+<data-dir>/text (and utt2emo when present) to find each source's parallel readings.
 """
 
 import argparse
@@ -36,7 +37,7 @@ def main(argv=None) -> int:
     from pystn.batching import load_feats
     from pystn.io import read_kv, write_json
     from pystn.models.stn import build_stn
-    from pystn.models.stn_convert import choose_utts, convert_all
+    from pystn.models.stn_convert import choose_references, choose_utts, convert_all, split_reading_keys
     from pystn.training import load_model
     from pystn.vocoder import make_vocoder
 
@@ -47,17 +48,21 @@ def main(argv=None) -> int:
     utt2spk = read_kv(Path(args.data_dir) / "utt2spk")
     utts = choose_utts(utt2spk, int(conv["per_speaker"]), int(conv["seed"]))
     mels = load_feats(args.mel_scp, utts, min_frames=16)
+    keys = split_reading_keys(args.data_dir) if conv["reference"] == "parallel" else None
+    refs = choose_references(utts, utt2spk, int(conv["seed"]), keys)
+    ref_mels = load_feats(args.mel_scp, sorted(set(refs.values())), min_frames=16)
     source_f0 = None
     if args.f0_scp:  # stored as log-F0 with unvoiced = 0
         source_f0 = {u: np.where(f > 0, np.exp(f), 0.0).reshape(-1)[: len(mels[u])]
                      for u, f in load_feats(args.f0_scp, list(mels)).items()}
     vocoder = make_vocoder(cfg["vocoder"], preset)
     started = time.time()
-    done = convert_all(model, mels, utt2spk, args.out_dir, conv, vocoder, int(preset["sample_rate"]),
+    done = convert_all(model, mels, refs, ref_mels, args.out_dir, conv, vocoder, int(preset["sample_rate"]),
                        progress=not args.no_progress, source_f0=source_f0)
     seconds = sum(len(m) for m in mels.values()) * int(preset["hop_length"]) / int(preset["sample_rate"])
     write_json(Path(args.out_dir) / "conversions.json",
                {"conditions": done, "utterances": sorted(mels), "audio_seconds_per_condition": seconds,
+                "parallel_references": sum(keys[refs[u]] == keys[u] for u in refs) if keys else 0,
                 "wall_seconds": time.time() - started,
                 "rtf": (time.time() - started) / max(1e-9, seconds * len(done))})
     return 0

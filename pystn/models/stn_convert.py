@@ -8,7 +8,10 @@ those bins, and the harmonic source renders them with the encoder's sub-bin deta
 * ``copy``: the ground-truth mel itself (vocoder-only reference).
 * ``recon`` X̂ = dec(Z_c, Z_s, Z_p).
 * ``speaker`` X_s = dec(Z_c, Z'_s, Z_p), Z'_s from a reference utterance X' of another
-  test speaker, chosen with the seed (``refs`` file: ``utt ref_utt``).
+  test speaker, chosen with the seed (``refs`` file: ``utt ref_utt``). ``reference: parallel``
+  draws X' among the other speakers' readings of X's sentence in X's style
+  (:func:`parallel_keys`), so that X and X' differ in the speaker alone; ``any``: among
+  all converted utterances of other speakers.
 * ``pitch`` X_f / ``energy`` X_e: the pitch (energy) bins of voiced segments shifted up or
   down by ``amount`` bins in a random direction per segment (:func:`pystn.prosody.shift_segments`).
 * ``emphasis``: pitch and energy of one word-like span set to the top bin
@@ -28,7 +31,7 @@ import torch
 import torch.nn.functional as F
 
 from pystn import prosody as P
-from pystn.io import write_ark_scp, write_kv
+from pystn.io import DataError, read_kv, write_ark_scp, write_kv
 
 CONDITIONS = ("copy", "recon", "speaker", "pitch", "energy", "emphasis", "question")
 
@@ -47,12 +50,39 @@ def choose_utts(utt2spk: dict, per_speaker: int, seed: int) -> list[str]:
     return sorted(chosen)
 
 
-def choose_references(utts: list[str], utt2spk: dict, seed: int) -> dict[str, str]:
-    """utt -> a reference utterance X' of a different speaker (among ``utts``), drawn with ``seed``."""
+def parallel_keys(texts: dict[str, str], utt2emo: dict[str, str] | None = None) -> dict[str, tuple]:
+    """utt -> (transcript upper-cased with its whitespace collapsed, emotion label or None): utterances
+    with equal keys are parallel readings (the same sentence in the same style)."""
+    emo = utt2emo or {}
+    return {u: (" ".join(t.upper().split()), emo.get(u)) for u, t in texts.items()}
+
+
+def split_reading_keys(data_dir: str | Path) -> dict[str, tuple]:
+    """:func:`parallel_keys` of a data split from its ``text`` and, when present, ``utt2emo``."""
+    data_dir = Path(data_dir)
+    if not (data_dir / "text").is_file():
+        raise DataError(f"{data_dir / 'text'}: missing; convert.reference 'parallel' matches references by "
+                        "transcript (set convert.reference: any for a corpus without one)")
+    emo = data_dir / "utt2emo"
+    return parallel_keys(read_kv(data_dir / "text"), read_kv(emo) if emo.is_file() else None)
+
+
+def choose_references(utts: list[str], utt2spk: dict, seed: int, keys: dict[str, tuple] | None = None
+                      ) -> dict[str, str]:
+    """utt -> a reference utterance X' of a different speaker, drawn with ``seed``.
+
+    Without ``keys``: among ``utts``. With ``keys`` (:func:`parallel_keys` of the whole split): among
+    every other speaker's utterance whose key equals the source's; a source without such a
+    parallel utterance falls back to the draw among ``utts``."""
     rng = np.random.default_rng(seed + 1)
+    readings: dict[tuple, list[str]] = {}
+    for v, key in sorted((keys or {}).items()):
+        readings.setdefault(key, []).append(v)
     refs = {}
     for u in utts:
-        others = [v for v in utts if utt2spk[v] != utt2spk[u]]
+        speaker = utt2spk[u]
+        parallel = [v for v in readings.get((keys or {}).get(u), []) if utt2spk.get(v, speaker) != speaker]
+        others = parallel or [v for v in utts if utt2spk[v] != speaker]
         if not others:
             raise ValueError(f"utterance '{u}': no utterance of another speaker to take Z_s from")
         refs[u] = others[int(rng.integers(len(others)))]
@@ -133,11 +163,12 @@ def conditions_for(model, wanted: list[str]) -> list[str]:
     return [c for c in wanted if model.has_prosody or c not in prosodic]
 
 
-def convert_all(model, mels: dict, utt2spk: dict, out_dir: str | Path, cfg: dict, vocoder,
+def convert_all(model, mels: dict, refs: dict, ref_mels: dict, out_dir: str | Path, cfg: dict, vocoder,
                 sample_rate: int, progress: bool = True, source_f0: dict | None = None) -> dict:
     """Run every condition of ``cfg['conditions']`` on the ``mels`` (utt -> [T, M]) into ``out_dir``.
 
-    ``cfg``: conditions, seed, pitch_shift, energy_shift, emphasis_min_frames, question_fraction;
+    ``refs``: utt -> its reference utterance X' (:func:`choose_references`), whose mel is in
+    ``ref_mels``; ``cfg``: conditions, seed, pitch_shift, energy_shift, emphasis_min_frames, question_fraction;
     ``vocoder(mel, f0)`` (:func:`pystn.vocoder.make_vocoder`); ``source_f0``: utt -> analysed F0 [T]
     in Hz (the copy-synthesis excitation). Returns {condition: n_utterances}.
     """
@@ -146,7 +177,6 @@ def convert_all(model, mels: dict, utt2spk: dict, out_dir: str | Path, cfg: dict
 
     out_dir = Path(out_dir)
     utts = sorted(mels)
-    refs = choose_references(utts, utt2spk, cfg["seed"])
     done = {}
     for cond in conditions_for(model, cfg["conditions"]):
         cdir = out_dir / cond
@@ -154,7 +184,7 @@ def convert_all(model, mels: dict, utt2spk: dict, out_dir: str | Path, cfg: dict
         feats, codes, spans, wavs = [], [], {}, {}
         for i, u in enumerate(tqdm(utts, desc=f"convert {cond}", disable=not progress, mininterval=2.0)):
             rng = np.random.default_rng([cfg["seed"], i, CONDITIONS.index(cond)])
-            mel, code, span, f0 = convert_one(model, mels[u], mels[refs[u]], cond, rng, cfg,
+            mel, code, span, f0 = convert_one(model, mels[u], ref_mels[refs[u]], cond, rng, cfg,
                                               (source_f0 or {}).get(u))
             feats.append((u, mel.astype(np.float32)))
             codes.append((u, code))

@@ -1,7 +1,8 @@
 import numpy as np
+import pytest
 import torch
 
-from pystn.io import read_kv, read_scp
+from pystn.io import DataError, read_kv, read_scp
 from pystn.models import stn_convert as C
 from pystn.models.stn import build_stn
 from pystn.models.stn_variants import with_mel_preset
@@ -18,6 +19,37 @@ def test_choose_utts_and_references():
     assert utts == C.choose_utts(u2s, 2, seed=1)
     refs = C.choose_references(utts, u2s, seed=1)
     assert all(u2s[refs[u]] != u2s[u] and refs[u] in utts for u in utts)
+
+
+def test_parallel_references_read_the_same_sentence_in_the_same_style():
+    styles, sentences = ("angry", "sad"), ("THE BOY RAN", "A CAT SAT")
+    u2s = {f"spk{s}_{st}_{k}": f"spk{s}" for s in range(3) for st in styles for k in range(2)}
+    texts = {u: sentences[int(u[-1])] if u != "spk0_sad_1" else " the  boy ran " for u in u2s}
+    texts["spk2_sad_0"] = "A LONE SENTENCE"  # spk1_sad_0's parallel readings are then spk0's two
+    emo = {u: u.split("_")[1] for u in u2s}
+    keys = C.parallel_keys(texts, emo)
+    assert keys["spk0_sad_1"] == ("THE BOY RAN", "sad")
+    utts = ["spk0_angry_0", "spk0_sad_1", "spk1_sad_0", "spk2_sad_0"]
+    drawn = set()
+    for seed in range(8):
+        refs = C.choose_references(utts, u2s, seed, keys)
+        for u in ("spk0_angry_0", "spk1_sad_0", "spk0_sad_1"):
+            assert u2s[refs[u]] != u2s[u] and keys[refs[u]] == keys[u]
+        drawn.add(refs["spk1_sad_0"])
+        # no parallel reading of spk2_sad_0 exists: the draw falls back to the converted utterances
+        assert refs["spk2_sad_0"] in utts and u2s[refs["spk2_sad_0"]] != "spk2"
+    assert drawn == {"spk0_sad_0", "spk0_sad_1"}   # from the whole split, not only the converted utterances
+
+
+def test_split_reading_keys_need_the_transcripts(tmp_path):
+    (tmp_path / "utt2spk").write_text("a_x_0 a\nb_x_0 b\n")
+    with pytest.raises(DataError, match="text: missing.*reference: any"):
+        C.split_reading_keys(tmp_path)
+    (tmp_path / "text").write_text("a_x_0 HELLO  THERE\nb_x_0 hello there\n")
+    keys = C.split_reading_keys(tmp_path)
+    assert keys["a_x_0"] == keys["b_x_0"] == ("HELLO THERE", None)
+    (tmp_path / "utt2emo").write_text("a_x_0 sad\nb_x_0 angry\n")
+    assert C.split_reading_keys(tmp_path)["a_x_0"] == ("HELLO THERE", "sad")
 
 
 def test_edit_bins_follow_the_condition():
@@ -70,7 +102,8 @@ def test_convert_all_writes_every_condition(tmp_path):
         excitations.append(f0)
         return np.zeros(len(mel) * 4, dtype=np.float32)
 
-    done = C.convert_all(model, mels, u2s, tmp_path, CFG, vocoder, 8000, progress=False, source_f0=source_f0)
+    refs = C.choose_references(sorted(mels), u2s, seed=4)
+    done = C.convert_all(model, mels, refs, mels, tmp_path, CFG, vocoder, 8000, progress=False, source_f0=source_f0)
     assert done == {c: 4 for c in C.CONDITIONS}
     # copy-synthesis is excited by the analysed F0, every model output by the harmonic source's
     assert all((f0 == 123.0).all() for f0 in excitations[:4])

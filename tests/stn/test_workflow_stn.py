@@ -52,6 +52,11 @@ def test_stn_track_end_to_end(tmp_path):
     assert samples and all((work / s["wav"]).is_file() or (work / s["wav"]).resolve().is_file() for s in samples)
     conv = work / "results/06_convert/stn/stn"
     assert len((conv / "speaker" / "wav.scp").read_text().splitlines()) == 4
+    # each X' is another speaker's reading of X's sentence (convert.reference: parallel)
+    texts = dict(line.split(" ", 1) for line in (work / "results/01_data/synth/test/text").read_text().splitlines())
+    refs = dict(line.split() for line in (conv / "speaker" / "refs").read_text().splitlines())
+    assert all(texts[r] == texts[u] and r.split("_")[0] != u.split("_")[0] for u, r in refs.items())
+    assert json.loads((conv / "conversions.json").read_text())["parallel_references"] == 4
     assert (conv / "emphasis" / "spans").is_file() and (conv / "question" / "codes.scp").is_file()
     # a re-run has nothing to do
     again = snakemake(work, "-n", "stn")
