@@ -173,17 +173,22 @@ def read_eers(score_root: Path, c_ps: list[float]) -> dict[float, dict]:
     return {float(c): read_json(score_root / "eer" / f"cp{c}.json") for c in c_ps}
 
 
+REFERENCE_LABELS = {"parallel": "; X' another test speaker reading X's sentence in X's style",
+                    "any": "; X' an utterance of another test speaker"}   # stn.convert.reference
+
+
 def write_all(out: Path, scores: dict, eers: dict, train: dict, paper: dict, labels: dict,
               main_eer: dict | None = None) -> dict:
     """Tables 1-3 and the emphasis table (.md + .csv) and metrics.json; returns the metrics.
     ``main_eer``: the main model's latent EERs (``eer/stn.json``), Table 3's last column."""
     run, ref = labels["this_run"], paper.get("label", "paper")
-    write_table(out, "table1", f"Table 1: factor similarity with source speech X — {run}; "
+    x_ref = REFERENCE_LABELS.get(labels.get("reference"), "")
+    write_table(out, "table1", f"Table 1: factor similarity with source speech X — {run}{x_ref}; "
                 f"paper values in parentheses ({ref}; the paper's content column is a CER)",
                 *table1(scores["stn"], paper.get("table1", {})))
     if "beta_vaevc" in scores:
-        write_table(out, "table2", f"Table 2 (objective part): speaker swap, β-VAEVC vs SpeechTripleNet — {run}",
-                    *table2(scores, paper.get("table2", {})))
+        write_table(out, "table2", f"Table 2 (objective part): speaker swap, β-VAEVC vs SpeechTripleNet — "
+                    f"{run}{x_ref}", *table2(scores, paper.get("table2", {})))
     if eers:
         write_table(out, "table3", f"Table 3: speaker verification EER from time-averaged latents vs C_p — "
                     f"{run}; paper in parentheses ({ref})",

@@ -143,6 +143,7 @@ rule stn_tables:
     params:
         cfg=lambda wc: json.dumps({"variants": config["stn"]["variants"], "c_p": config["stn"]["sweep"]["C_p"],
                                    "targets": stn_targets_yaml(), "this_run": stn_this_run(),
+                                   "reference": config["stn"]["convert"]["reference"],
                                    "f0_preset": W.preset(config, "stn_f0"),
                                    "energy_preset": W.preset(config, "stn_energy"),
                                    "fig2_utt": config["stn"]["score"].get("fig2_utt"),

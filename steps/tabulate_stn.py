@@ -7,6 +7,7 @@ usage: tabulate_stn.py --config-json JSON <score-root> <train-root> <convert-roo
 model's, when the variants include stn); <train-root> the training
 dirs (results/05_train/stn); <convert-root> results/06_convert/stn. JSON:
 {'variants', 'c_p', 'targets' (configs/targets/stn.yaml content), 'this_run' (label),
+'reference' (convert.reference: how X' was drawn),
 'f0_preset', 'energy_preset', 'fig2_utt' (or null: the first converted utterance), 'n_samples'}.
 """
 
@@ -64,7 +65,7 @@ def main(argv=None) -> int:
     main_eer = Path(args.score_root) / "eer" / "stn.json"
     metrics = T.write_all(out, T.read_scores(Path(args.score_root), variants),
                           T.read_eers(Path(args.score_root), cfg["c_p"]), train, cfg["targets"],
-                          {"this_run": cfg["this_run"]}, read_json(main_eer) if "stn" in variants else None)
+                          {"this_run": cfg["this_run"], "reference": cfg.get("reference")}, read_json(main_eer) if "stn" in variants else None)
     plot_losses({v: read_train_log(Path(args.train_root) / v) for v in train_names}, out / "losses.png")
     conv = conv_root / "stn"
     manifest = read_json(conv / "conversions.json")
