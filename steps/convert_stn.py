@@ -37,7 +37,7 @@ def main(argv=None) -> int:
     from pystn.batching import load_feats
     from pystn.io import read_kv, write_json
     from pystn.models.stn import build_stn
-    from pystn.models.stn_convert import choose_references, choose_utts, convert_all, split_reading_keys
+    from pystn.models.stn_convert import convert_all, sources_and_references
     from pystn.training import load_model
     from pystn.vocoder import make_vocoder
 
@@ -46,11 +46,7 @@ def main(argv=None) -> int:
     conv, preset = cfg["convert"], cfg["mel_preset"]
     model = load_model(Path(args.model_dir) / "final.pt", build_stn)
     utt2spk = read_kv(Path(args.data_dir) / "utt2spk")
-    utts = choose_utts(utt2spk, int(conv["per_speaker"]), int(conv["seed"]))
-    mels = load_feats(args.mel_scp, utts, min_frames=16)
-    keys = split_reading_keys(args.data_dir) if conv["reference"] == "parallel" else None
-    refs = choose_references(utts, utt2spk, int(conv["seed"]), keys)
-    ref_mels = load_feats(args.mel_scp, sorted(set(refs.values())), min_frames=16)
+    mels, refs, ref_mels, keys = sources_and_references(args.mel_scp, args.data_dir, utt2spk, conv)
     source_f0 = None
     if args.f0_scp:  # stored as log-F0 with unvoiced = 0
         source_f0 = {u: np.where(f > 0, np.exp(f), 0.0).reshape(-1)[: len(mels[u])]

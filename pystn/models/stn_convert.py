@@ -75,18 +75,38 @@ def choose_references(utts: list[str], utt2spk: dict, seed: int, keys: dict[str,
     every other speaker's utterance whose key equals the source's; a source without such a
     parallel utterance falls back to the draw among ``utts``."""
     rng = np.random.default_rng(seed + 1)
+    keys = keys or {}
     readings: dict[tuple, list[str]] = {}
-    for v, key in sorted((keys or {}).items()):
+    for v, key in sorted(keys.items()):
         readings.setdefault(key, []).append(v)
     refs = {}
     for u in utts:
         speaker = utt2spk[u]
-        parallel = [v for v in readings.get((keys or {}).get(u), []) if utt2spk.get(v, speaker) != speaker]
+        parallel = [v for v in readings.get(keys.get(u), []) if utt2spk.get(v, speaker) != speaker]
         others = parallel or [v for v in utts if utt2spk[v] != speaker]
         if not others:
             raise ValueError(f"utterance '{u}': no utterance of another speaker to take Z_s from")
         refs[u] = others[int(rng.integers(len(others)))]
     return refs
+
+
+def sources_and_references(mel_scp: str, data_dir: str | Path, utt2spk: dict, cfg: dict, min_frames: int = 16
+                           ) -> tuple[dict, dict, dict, dict | None]:
+    """(source mels, refs, reference mels, parallel keys or None) of the ``convert:`` block ``cfg``
+    (per_speaker, seed, reference): the sources of :func:`choose_utts` with at least ``min_frames``,
+    and for each its X' (:func:`choose_references`) among utterances that are that long too. Every
+    mel [T, M] is read once; with ``reference: parallel`` the reference mels are the whole split's."""
+    from pystn.batching import load_feats
+
+    utts = choose_utts(utt2spk, int(cfg["per_speaker"]), int(cfg["seed"]))
+    keys = split_reading_keys(data_dir) if cfg["reference"] == "parallel" else None
+    usable = load_feats(mel_scp, None if keys else utts, min_frames=min_frames)
+    mels = {u: usable[u] for u in utts if u in usable}
+    if not mels:
+        raise DataError(f"{mel_scp}: none of the utterances chosen for conversion has {min_frames} frames")
+    if keys:
+        keys = {u: k for u, k in keys.items() if u in usable}
+    return mels, choose_references(sorted(mels), utt2spk, int(cfg["seed"]), keys), usable, keys
 
 
 def edit_bins(condition: str, bins_f: np.ndarray, bins_e: np.ndarray, rng: np.random.Generator,

@@ -52,6 +52,30 @@ def test_split_reading_keys_need_the_transcripts(tmp_path):
     assert C.split_reading_keys(tmp_path)["a_x_0"] == ("HELLO THERE", "sad")
 
 
+def test_sources_and_references_skip_utterances_too_short_to_convert(tmp_path):
+    from pystn.io import write_ark_scp
+
+    u2s = {f"spk{s}_sad_{k}": f"spk{s}" for s in range(3) for k in range(2)}
+    frames = {u: 4 if u in ("spk1_sad_0", "spk2_sad_1") else 20 for u in u2s}  # two readings too short
+    write_ark_scp(tmp_path / "feats.ark", tmp_path / "feats.scp",
+                  [(u, np.zeros((frames[u], 3), dtype=np.float32)) for u in sorted(u2s)])
+    (tmp_path / "text").write_text("".join(f"{u} SENTENCE {u[-1]}\n" for u in sorted(u2s)))
+    cfg = {"per_speaker": 0, "reference": "parallel"}
+    for seed in range(6):
+        mels, refs, ref_mels, keys = C.sources_and_references(str(tmp_path / "feats.scp"), tmp_path, u2s,
+                                                              dict(cfg, seed=seed))
+        assert sorted(mels) == sorted(u for u in u2s if frames[u] == 20)
+        # spk0_sad_0's parallel readings: spk1_sad_0 is too short, so always spk2_sad_0
+        assert refs["spk0_sad_0"] == "spk2_sad_0" and set(refs) == set(mels)
+        assert all(r in ref_mels and keys[r] == keys[u] for u, r in refs.items())
+    mels, refs, ref_mels, keys = C.sources_and_references(str(tmp_path / "feats.scp"), tmp_path, u2s,
+                                                          dict(cfg, seed=0, reference="any"))
+    assert keys is None and set(ref_mels) == set(mels) and all(r in mels for r in refs.values())
+    only_short = {u: s for u, s in u2s.items() if frames[u] == 4}
+    with pytest.raises(DataError, match="none of the utterances chosen for conversion has 16 frames"):
+        C.sources_and_references(str(tmp_path / "feats.scp"), tmp_path, only_short, dict(cfg, seed=0))
+
+
 def test_edit_bins_follow_the_condition():
     bf = np.array([0, 2, 2, 2, 0, 3, 3, 3, 3, 0, 4, 4, 4, 0])
     be = np.array([1, 3, 3, 3, 1, 4, 4, 4, 4, 1, 2, 2, 2, 0])
