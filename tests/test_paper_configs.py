@@ -2,20 +2,14 @@
 
 import pytest
 import yaml
-from snakemake.utils import update_config, validate
+from snakemake.utils import validate
 
-from tests.workflow.conftest import ROOT
-
-
-def merged(paper_config: str) -> dict:
-    config = yaml.safe_load((ROOT / "config.yaml").read_text())
-    update_config(config, yaml.safe_load((ROOT / paper_config).read_text()))
-    return config
+from tests.workflow.conftest import ROOT, merged_config
 
 
 @pytest.mark.parametrize("paper_config", ["configs/vctk.yaml", "configs/voxceleb.yaml"])
 def test_paper_configs_pass_the_schemas(paper_config):
-    config = merged(paper_config)
+    config = merged_config(paper_config)
     validate(config, str(ROOT / "schemas/config.schema.yaml"))
     for track in ("stn", "xvector"):
         validate(config[track], str(ROOT / f"schemas/{track}.schema.yaml"))
@@ -23,7 +17,7 @@ def test_paper_configs_pass_the_schemas(paper_config):
 
 def test_voxceleb_bnf_dnns_inherit_no_cpu_recipe_additions():
     paper = yaml.safe_load((ROOT / "configs/voxceleb.yaml").read_text())["xvector"]["bnf"]
-    bnf = merged("configs/voxceleb.yaml")["xvector"]["bnf"]
+    bnf = merged_config("configs/voxceleb.yaml")["xvector"]["bnf"]
     for dnn in ("dnn1", "dnn2"):
         assert bnf[dnn]["model"] == paper[dnn]["model"], f"{dnn}.model inherits keys from config.yaml"
         assert bnf[dnn]["warp"] == 0.0 and bnf[dnn]["model"]["subsample"] == 1

@@ -273,13 +273,9 @@ def test_variant_config_resolution():
 def test_paper_config_keeps_its_own_sweep_through_snakemakes_merge():
     """--configfile configs/vctk.yaml is deep-merged onto config.yaml: the paper's sweep must not
     inherit the CPU default's fine-tune settings."""
-    import yaml
-    from snakemake.utils import update_config
+    from tests.workflow.conftest import merged_config
 
-    from tests.workflow.conftest import ROOT
-
-    config = yaml.safe_load((ROOT / "config.yaml").read_text())
-    update_config(config, yaml.safe_load((ROOT / "configs/vctk.yaml").read_text()))
+    config = merged_config("configs/vctk.yaml")
     assert sweep_init(config["stn"], "cp1.5") is None
     cp = ST.variant_config(config["stn"], "cp1.5")
     assert cp["train"]["steps"] == 200000 and cp["loss"]["ramp_steps"] == 20000 and cp["loss"]["C_p"] == 1.5

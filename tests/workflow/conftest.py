@@ -18,6 +18,17 @@ TINY_CORPUS = {"preparer": "synth", "n_speakers": 6, "n_sentences": 2, "emotions
                "sample_rate": 22050, "split": {"train": 4, "val": 1, "test": 1}}
 
 
+def merged_config(paper_config: str) -> dict:
+    """config.yaml with ``paper_config`` (a path under the recipe) deep-merged onto it, as
+    ``snakemake --configfile`` does (Snakemake's own update_config)."""
+    import yaml
+    from snakemake.utils import update_config
+
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    update_config(config, yaml.safe_load((ROOT / paper_config).read_text()))
+    return config
+
+
 def copy_recipe(dest: Path) -> Path:
     """Copy the recipe's source (not results/) into ``dest``; return it."""
     dest.mkdir(parents=True, exist_ok=True)
