@@ -65,7 +65,8 @@ def main(argv=None) -> int:
     main_eer = Path(args.score_root) / "eer" / "stn.json"
     metrics = T.write_all(out, T.read_scores(Path(args.score_root), variants),
                           T.read_eers(Path(args.score_root), cfg["c_p"]), train, cfg["targets"],
-                          {"this_run": cfg["this_run"], "reference": cfg.get("reference")}, read_json(main_eer) if "stn" in variants else None)
+                          {"this_run": cfg["this_run"], "reference": cfg.get("reference")},
+                          read_json(main_eer) if "stn" in variants else None)
     plot_losses({v: read_train_log(Path(args.train_root) / v) for v in train_names}, out / "losses.png")
     conv = conv_root / "stn"
     manifest = read_json(conv / "conversions.json")

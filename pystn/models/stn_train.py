@@ -134,7 +134,8 @@ def make_batch_fn(data: dict, batch_size: int, seg_min: int, seg_max: int, spk_f
             if prosody_warp > 0:
                 warped = rng.random(len(crops)) < prosody_warp_share
                 gammas = np.where(warped, rng.uniform(1 - prosody_warp, 1 + prosody_warp, size=len(crops)), 1.0)
-            parts["prosody"] = [freq_warp(crop, gamma) if gamma != 1.0 else crop for (crop, _), gamma in zip(crops, gammas)]
+            parts["prosody"] = [freq_warp(crop, gamma) if gamma != 1.0 else crop
+                                for (crop, _), gamma in zip(crops, gammas)]
         return {k: torch.from_numpy(np.stack(v)) for k, v in parts.items() if v}
 
     return batch_fn
