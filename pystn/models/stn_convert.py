@@ -36,8 +36,13 @@ from pystn.io import DataError, read_kv, write_ark_scp, write_kv
 CONDITIONS = ("copy", "recon", "speaker", "pitch", "energy", "emphasis", "question")
 
 
-def choose_utts(utt2spk: dict, per_speaker: int, seed: int) -> list[str]:
-    """Up to ``per_speaker`` utterances of every speaker, drawn with ``seed`` (C-sorted result)."""
+def choose_utts(utt2spk: dict, per_speaker: int, seed: int, utt2group: dict | None = None) -> list[str]:
+    """Up to ``per_speaker`` utterances of every speaker, drawn with ``seed`` (C-sorted result).
+
+    With ``utt2group`` (utt -> style, e.g. ``utt2emo``) each speaker's draw is spread evenly over
+    its groups: a random utterance of each group in turn, the groups in a random order. A measure
+    that depends on the style (pitch PCC is ill-conditioned on monotone sad speech) is then not
+    swayed by the style mix that a small draw happens to have."""
     rng = np.random.default_rng(seed)
     spk2utt: dict[str, list[str]] = {}
     for u in sorted(utt2spk):
@@ -45,9 +50,30 @@ def choose_utts(utt2spk: dict, per_speaker: int, seed: int) -> list[str]:
     chosen = []
     for spk in sorted(spk2utt):
         utts = spk2utt[spk]
-        idx = rng.permutation(len(utts))[:per_speaker] if per_speaker > 0 else range(len(utts))
-        chosen += [utts[i] for i in idx]
+        if per_speaker <= 0:
+            chosen += utts
+        elif utt2group is None:
+            chosen += [utts[i] for i in rng.permutation(len(utts))[:per_speaker]]
+        else:
+            chosen += spread_over_groups(utts, utt2group, per_speaker, rng)
     return sorted(chosen)
+
+
+def spread_over_groups(utts: list[str], utt2group: dict, n: int, rng: np.random.Generator) -> list[str]:
+    """``n`` of ``utts`` taken round-robin over their groups (random group order, random utterance
+    order within each group); an utterance missing from ``utt2group`` is its own group ''."""
+    groups: dict[str, list[str]] = {}
+    for u in utts:
+        groups.setdefault(utt2group.get(u, ""), []).append(u)
+    names = sorted(groups)
+    order = [names[j] for j in rng.permutation(len(names))]
+    queues = [[groups[g][i] for i in rng.permutation(len(groups[g]))] for g in order]
+    picked = []
+    while len(picked) < n and any(queues):
+        for q in queues:
+            if q and len(picked) < n:
+                picked.append(q.pop(0))
+    return picked
 
 
 def parallel_keys(texts: dict[str, str], utt2emo: dict[str, str] | None = None) -> dict[str, tuple]:
@@ -93,12 +119,14 @@ def choose_references(utts: list[str], utt2spk: dict, seed: int, keys: dict[str,
 def sources_and_references(mel_scp: str, data_dir: str | Path, utt2spk: dict, cfg: dict, min_frames: int = 16
                            ) -> tuple[dict, dict, dict, dict | None]:
     """(source mels, refs, reference mels, parallel keys or None) of the ``convert:`` block ``cfg``
-    (per_speaker, seed, reference): the sources of :func:`choose_utts` with at least ``min_frames``,
+    (per_speaker, seed, reference): the sources of :func:`choose_utts` (spread over the styles of
+    ``<data_dir>/utt2emo`` when the split has one) with at least ``min_frames``,
     and for each its X' (:func:`choose_references`) among utterances that are that long too. Every
     mel [T, M] is read once; with ``reference: parallel`` the reference mels are the whole split's."""
     from pystn.batching import load_feats
 
-    utts = choose_utts(utt2spk, int(cfg["per_speaker"]), int(cfg["seed"]))
+    emo = Path(data_dir) / "utt2emo"
+    utts = choose_utts(utt2spk, int(cfg["per_speaker"]), int(cfg["seed"]), read_kv(emo) if emo.is_file() else None)
     keys = split_reading_keys(data_dir) if cfg["reference"] == "parallel" else None
     usable = load_feats(mel_scp, None if keys else utts, min_frames=min_frames)
     mels = {u: usable[u] for u in utts if u in usable}

@@ -21,6 +21,24 @@ def test_choose_utts_and_references():
     assert all(u2s[refs[u]] != u2s[u] and refs[u] in utts for u in utts)
 
 
+
+def test_choose_utts_spreads_each_speakers_draw_over_its_styles():
+    styles = ("angry", "happy", "neutral", "sad")
+    u2s = {f"s{s}_{st}_{k}": f"s{s}" for s in range(3) for st in styles for k in range(6)}
+    emo = {u: u.split("_")[1] for u in u2s}
+    for seed in range(5):
+        utts = C.choose_utts(u2s, 8, seed, emo)
+        for s in range(3):
+            mine = [u for u in utts if u2s[u] == f"s{s}"]
+            assert sorted(emo[u] for u in mine) == sorted(styles * 2)
+        three = C.choose_utts(u2s, 3, seed, emo)  # fewer than the styles: three different ones
+        assert all(len({emo[u] for u in three if u2s[u] == f"s{s}"}) == 3 for s in range(3))
+    # a speaker with one style left gives what it has, and no utterance twice
+    small = {"a_sad_0": "a", "a_sad_1": "a", "a_angry_0": "a"}
+    assert sorted(C.choose_utts(small, 5, 0, {u: u.split("_")[1] for u in small})) == sorted(small)
+    assert len({tuple(C.choose_utts(u2s, 8, seed, emo)) for seed in range(5)}) > 1  # still a random draw
+
+
 def test_parallel_references_read_the_same_sentence_in_the_same_style():
     styles, sentences = ("angry", "sad"), ("THE BOY RAN", "A CAT SAT")
     u2s = {f"spk{s}_{st}_{k}": f"spk{s}" for s in range(3) for st in styles for k in range(2)}
