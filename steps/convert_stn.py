@@ -35,7 +35,7 @@ def main(argv=None) -> int:
     import torch
 
     from pystn.batching import load_feats
-    from pystn.io import read_kv, write_json
+    from pystn.io import write_json
     from pystn.models.stn import build_stn
     from pystn.models.stn_convert import convert_all, sources_and_references
     from pystn.training import load_model
@@ -45,8 +45,7 @@ def main(argv=None) -> int:
     cfg = json.loads(args.config_json)
     conv, preset = cfg["convert"], cfg["mel_preset"]
     model = load_model(Path(args.model_dir) / "final.pt", build_stn)
-    utt2spk = read_kv(Path(args.data_dir) / "utt2spk")
-    mels, refs, ref_mels, keys = sources_and_references(args.mel_scp, args.data_dir, utt2spk, conv)
+    mels, refs, ref_mels, keys = sources_and_references(args.mel_scp, args.data_dir, conv)
     source_f0 = None
     if args.f0_scp:  # stored as log-F0 with unvoiced = 0
         source_f0 = {u: np.where(f > 0, np.exp(f), 0.0).reshape(-1)[: len(mels[u])]

@@ -31,7 +31,8 @@ import torch
 import torch.nn.functional as F
 
 from pystn import prosody as P
-from pystn.io import DataError, read_kv, write_ark_scp, write_kv
+from pystn.data import DataDir, read_data_dir
+from pystn.io import DataError, write_ark_scp, write_kv
 
 CONDITIONS = ("copy", "recon", "speaker", "pitch", "energy", "emphasis", "question")
 
@@ -78,19 +79,19 @@ def spread_over_groups(utts: list[str], utt2group: dict, n: int, rng: np.random.
 
 def parallel_keys(texts: dict[str, str], utt2emo: dict[str, str] | None = None) -> dict[str, tuple]:
     """utt -> (transcript upper-cased with its whitespace collapsed, emotion label or None): utterances
-    with equal keys are parallel readings (the same sentence in the same style)."""
+    with equal keys are parallel readings (the same sentence in the same style). An utterance with
+    an empty transcript has no key (it reads no sentence another speaker could share)."""
     emo = utt2emo or {}
-    return {u: (" ".join(t.upper().split()), emo.get(u)) for u, t in texts.items()}
+    return {u: (" ".join(t.upper().split()), emo.get(u)) for u, t in texts.items() if t.strip()}
 
 
-def split_reading_keys(data_dir: str | Path) -> dict[str, tuple]:
-    """:func:`parallel_keys` of a data split from its ``text`` and, when present, ``utt2emo``."""
-    data_dir = Path(data_dir)
-    if not (data_dir / "text").is_file():
-        raise DataError(f"{data_dir / 'text'}: missing; convert.reference 'parallel' matches references by "
-                        "transcript (set convert.reference: any for a corpus without one)")
-    emo = data_dir / "utt2emo"
-    return parallel_keys(read_kv(data_dir / "text"), read_kv(emo) if emo.is_file() else None)
+def split_reading_keys(data: DataDir, data_dir: str | Path) -> dict[str, tuple]:
+    """:func:`parallel_keys` of a data split (``data`` read from ``data_dir`` by
+    :func:`pystn.data.read_data_dir`) from its ``text`` and, when present, ``utt2emo``."""
+    if "text" not in data.maps:
+        raise DataError(f"{Path(data_dir) / 'text'}: missing; convert.reference 'parallel' matches references "
+                        "by transcript (set convert.reference: any for a corpus without one)")
+    return parallel_keys(data.maps["text"], data.maps.get("utt2emo"))
 
 
 def choose_references(utts: list[str], utt2spk: dict, seed: int, keys: dict[str, tuple] | None = None
@@ -116,7 +117,7 @@ def choose_references(utts: list[str], utt2spk: dict, seed: int, keys: dict[str,
     return refs
 
 
-def sources_and_references(mel_scp: str, data_dir: str | Path, utt2spk: dict, cfg: dict, min_frames: int = 16
+def sources_and_references(mel_scp: str, data_dir: str | Path, cfg: dict, min_frames: int = 16
                            ) -> tuple[dict, dict, dict, dict | None]:
     """(source mels, refs, reference mels, parallel keys or None) of the ``convert:`` block ``cfg``
     (per_speaker, seed, reference): the sources of :func:`choose_utts` (spread over the styles of
@@ -125,16 +126,16 @@ def sources_and_references(mel_scp: str, data_dir: str | Path, utt2spk: dict, cf
     mel [T, M] is read once; with ``reference: parallel`` the reference mels are the whole split's."""
     from pystn.batching import load_feats
 
-    emo = Path(data_dir) / "utt2emo"
-    utts = choose_utts(utt2spk, int(cfg["per_speaker"]), int(cfg["seed"]), read_kv(emo) if emo.is_file() else None)
-    keys = split_reading_keys(data_dir) if cfg["reference"] == "parallel" else None
+    data = read_data_dir(data_dir)  # utt2spk, and text and utt2emo where the split has them
+    utts = choose_utts(data.utt2spk, int(cfg["per_speaker"]), int(cfg["seed"]), data.maps.get("utt2emo"))
+    keys = split_reading_keys(data, data_dir) if cfg["reference"] == "parallel" else None
     usable = load_feats(mel_scp, None if keys else utts, min_frames=min_frames)
     mels = {u: usable[u] for u in utts if u in usable}
     if not mels:
         raise DataError(f"{mel_scp}: none of the utterances chosen for conversion has {min_frames} frames")
     if keys:
         keys = {u: k for u, k in keys.items() if u in usable}
-    return mels, choose_references(sorted(mels), utt2spk, int(cfg["seed"]), keys), usable, keys
+    return mels, choose_references(sorted(mels), data.utt2spk, int(cfg["seed"]), keys), usable, keys
 
 
 def edit_bins(condition: str, bins_f: np.ndarray, bins_e: np.ndarray, rng: np.random.Generator,

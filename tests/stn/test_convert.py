@@ -59,39 +59,53 @@ def test_parallel_references_read_the_same_sentence_in_the_same_style():
     assert drawn == {"spk0_sad_0", "spk0_sad_1"}   # from the whole split, not only the converted utterances
 
 
+def split_of(utt2spk: dict, **maps: dict):
+    """A test split for :func:`pystn.data.write_data_dir` (its audio paths are never read here)."""
+    from pystn.data import DataDir
+
+    return DataDir(wavs={u: f"/audio/{u}.wav" for u in utt2spk}, utt2spk=utt2spk, maps=maps)
+
+
 def test_split_reading_keys_need_the_transcripts(tmp_path):
-    (tmp_path / "utt2spk").write_text("a_x_0 a\nb_x_0 b\n")
+    from pystn.data import read_data_dir, write_data_dir
+
+    u2s = {"a_x_0": "a", "b_x_0": "b", "c_x_0": "c"}
+    write_data_dir(split_of(u2s), tmp_path)
     with pytest.raises(DataError, match="text: missing.*reference: any"):
-        C.split_reading_keys(tmp_path)
-    (tmp_path / "text").write_text("a_x_0 HELLO  THERE\nb_x_0 hello there\n")
-    keys = C.split_reading_keys(tmp_path)
+        C.split_reading_keys(read_data_dir(tmp_path), tmp_path)
+    write_data_dir(split_of(u2s, text={"a_x_0": "HELLO  THERE", "b_x_0": "hello there", "c_x_0": ""}), tmp_path)
+    keys = C.split_reading_keys(read_data_dir(tmp_path), tmp_path)
     assert keys["a_x_0"] == keys["b_x_0"] == ("HELLO THERE", None)
+    assert "c_x_0" not in keys  # no transcript, no parallel reading
     (tmp_path / "utt2emo").write_text("a_x_0 sad\nb_x_0 angry\n")
-    assert C.split_reading_keys(tmp_path)["a_x_0"] == ("HELLO THERE", "sad")
+    assert C.split_reading_keys(read_data_dir(tmp_path), tmp_path)["a_x_0"] == ("HELLO THERE", "sad")
 
 
 def test_sources_and_references_skip_utterances_too_short_to_convert(tmp_path):
+    from pystn.data import write_data_dir
     from pystn.io import write_ark_scp
 
     u2s = {f"spk{s}_sad_{k}": f"spk{s}" for s in range(3) for k in range(2)}
     frames = {u: 4 if u in ("spk1_sad_0", "spk2_sad_1") else 20 for u in u2s}  # two readings too short
     write_ark_scp(tmp_path / "feats.ark", tmp_path / "feats.scp",
                   [(u, np.zeros((frames[u], 3), dtype=np.float32)) for u in sorted(u2s)])
-    (tmp_path / "text").write_text("".join(f"{u} SENTENCE {u[-1]}\n" for u in sorted(u2s)))
+    texts = {u: f"SENTENCE {u[-1]}" for u in u2s}
+    write_data_dir(split_of(u2s, text=texts), tmp_path / "data")
     cfg = {"per_speaker": 0, "reference": "parallel"}
     for seed in range(6):
-        mels, refs, ref_mels, keys = C.sources_and_references(str(tmp_path / "feats.scp"), tmp_path, u2s,
+        mels, refs, ref_mels, keys = C.sources_and_references(str(tmp_path / "feats.scp"), tmp_path / "data",
                                                               dict(cfg, seed=seed))
         assert sorted(mels) == sorted(u for u in u2s if frames[u] == 20)
         # spk0_sad_0's parallel readings: spk1_sad_0 is too short, so always spk2_sad_0
         assert refs["spk0_sad_0"] == "spk2_sad_0" and set(refs) == set(mels)
         assert all(r in ref_mels and keys[r] == keys[u] for u, r in refs.items())
-    mels, refs, ref_mels, keys = C.sources_and_references(str(tmp_path / "feats.scp"), tmp_path, u2s,
+    mels, refs, ref_mels, keys = C.sources_and_references(str(tmp_path / "feats.scp"), tmp_path / "data",
                                                           dict(cfg, seed=0, reference="any"))
     assert keys is None and set(ref_mels) == set(mels) and all(r in mels for r in refs.values())
     only_short = {u: s for u, s in u2s.items() if frames[u] == 4}
+    write_data_dir(split_of(only_short, text={u: texts[u] for u in only_short}), tmp_path / "short")
     with pytest.raises(DataError, match="none of the utterances chosen for conversion has 16 frames"):
-        C.sources_and_references(str(tmp_path / "feats.scp"), tmp_path, only_short, dict(cfg, seed=0))
+        C.sources_and_references(str(tmp_path / "feats.scp"), tmp_path / "short", dict(cfg, seed=0))
 
 
 def test_edit_bins_follow_the_condition():
