@@ -21,7 +21,6 @@ def test_choose_utts_and_references():
     assert all(u2s[refs[u]] != u2s[u] and refs[u] in utts for u in utts)
 
 
-
 def test_choose_utts_spreads_each_speakers_draw_over_its_styles():
     styles = ("angry", "happy", "neutral", "sad")
     u2s = {f"s{s}_{st}_{k}": f"s{s}" for s in range(3) for st in styles for k in range(6)}
