@@ -138,6 +138,14 @@ class SpeechTripleNet(nn.Module):
         self.register_buffer("mel_basis", basis, persistent=False)
         self.register_buffer("lin_freqs", freqs, persistent=False)
         self.f0_range = H.F0Range(d_speaker)
+        self._contrast: H.ContrastTable | None = None  # built on first use, on the model's device
+
+    def harmonic_contrast(self, log_f0: torch.Tensor) -> torch.Tensor:
+        """The harmonic source's log-mel contrast [B, T, M] at log_f0 [B, T] (0 unvoiced)."""
+        if self._contrast is None or self._contrast.device != self.mel_basis.device:
+            self._contrast = H.ContrastTable(self.mel_basis, self.lin_freqs,
+                                             float(self.harmonic.get("sigma_hz", 13.0)))
+        return self._contrast(log_f0)
 
     def set_mel_stats(self, mean: torch.Tensor, std: torch.Tensor) -> None:
         """Per-bin log-mel mean and std [M] of the training data: the encoders then read
@@ -191,8 +199,7 @@ class SpeechTripleNet(nn.Module):
             position = code_f.argmax(-1) if pitch_position is None else pitch_position
             out["source_log_f0"] = H.render_log_f0(position, register, self.n_bins,
                                                    int(self.harmonic.get("smooth", 5)))
-            out["mel"] = out["mel"] + H.harmonic_contrast(out["source_log_f0"], self.mel_basis, self.lin_freqs,
-                                                          float(self.harmonic.get("sigma_hz", 13.0)))
+            out["mel"] = out["mel"] + self.harmonic_contrast(out["source_log_f0"])
         return out
 
     def decode(self, z_c: torch.Tensor, z_s: torch.Tensor, code_f: torch.Tensor | None = None,

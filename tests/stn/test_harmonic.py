@@ -53,6 +53,31 @@ def test_contrast_zero_unvoiced_and_peaks_on_harmonic_bins():
     assert min(c[0, 1, on]) > max(c[0, 1, off]) + 0.5
 
 
+def test_contrast_table_matches_the_direct_computation():
+    basis, freqs = H.mel_filterbank(22050, 1024, 80, 0.0, 8000.0)
+    table = H.ContrastTable(basis, freqs)
+    log_f0 = torch.empty(4, 500).uniform_(math.log(40.0), math.log(900.0))
+    log_f0[:, ::7] = 0.0  # unvoiced frames
+    direct = H.harmonic_contrast(log_f0, basis, freqs)
+    got = table(log_f0)
+    assert got.shape == direct.shape and (got[:, ::7] == 0).all()
+    assert (got - direct).abs().max() < 0.02 and (got - direct).abs().mean() < 1e-3
+    edge = H.harmonic_contrast(torch.tensor([[math.log(2000.0)]]), basis, freqs)
+    assert torch.allclose(table(torch.tensor([[math.log(5000.0)]])), edge, atol=1e-4)  # clamped to the grid
+
+
+def test_model_adds_the_tabulated_contrast():
+    model = build_stn(with_mel_preset(dict(SMALL, harmonic=True), PRESET)).eval()
+    z_c, z_s = torch.randn(1, 30, SMALL["d_content"]), torch.randn(1, SMALL["d_speaker"])
+    code_f = torch.nn.functional.one_hot(torch.randint(1, 8, (1, 30)), 8).float()
+    code_e = torch.nn.functional.one_hot(torch.randint(0, 8, (1, 30)), 8).float()
+    out = model.decode_all(z_c, z_s, code_f, code_e, f0_range=torch.tensor([[4.6, 5.3]]))
+    plain = model.mel_mean + model.mel_std * model.decoder(torch.cat(
+        [z_c, z_s[:, None].expand(-1, 30, -1), model.emb_f(code_f), model.emb_e(code_e)], -1))
+    direct = H.harmonic_contrast(out["source_log_f0"], model.mel_basis, model.lin_freqs)
+    assert (out["mel"] - plain - direct).abs().max() < 0.02
+
+
 def test_harmonics_added_to_a_flat_envelope_carry_the_pitch_through_griffin_lim():
     """The reason for the source: Griffin-Lim of envelope + contrast is heard (and tracked) at F0."""
     import pysptk
