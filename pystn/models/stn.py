@@ -135,17 +135,8 @@ class SpeechTripleNet(nn.Module):
         h = self.harmonic
         basis, freqs = H.mel_filterbank(int(h["sample_rate"]), int(h["n_fft"]), self.n_mels,
                                         float(h.get("fmin", 0.0)), h.get("fmax"))
-        self.register_buffer("mel_basis", basis, persistent=False)
-        self.register_buffer("lin_freqs", freqs, persistent=False)
+        self.harmonic_contrast = H.ContrastTable(basis, freqs, float(h.get("sigma_hz", 13.0)))
         self.f0_range = H.F0Range(d_speaker)
-        self._contrast: H.ContrastTable | None = None  # built on first use, on the model's device
-
-    def harmonic_contrast(self, log_f0: torch.Tensor) -> torch.Tensor:
-        """The harmonic source's log-mel contrast [B, T, M] at log_f0 [B, T] (0 unvoiced)."""
-        if self._contrast is None or self._contrast.device != self.mel_basis.device:
-            self._contrast = H.ContrastTable(self.mel_basis, self.lin_freqs,
-                                             float(self.harmonic.get("sigma_hz", 13.0)))
-        return self._contrast(log_f0)
 
     def set_mel_stats(self, mean: torch.Tensor, std: torch.Tensor) -> None:
         """Per-bin log-mel mean and std [M] of the training data: the encoders then read
