@@ -24,13 +24,20 @@ import torch
 N_BINS = 8
 
 
-def _minmax_bins(values: np.ndarray, lo_bin: int, hi_bin: int) -> np.ndarray:
-    """Min-max scale ``values`` into [0, 1] and quantise linearly into bins lo_bin .. hi_bin."""
+def _minmax_scale(values: np.ndarray) -> np.ndarray:
+    """``values`` min-max scaled into [0, 1] (all 0 when they are constant)."""
     v = np.asarray(values, dtype=np.float64)
     if v.size == 0:
-        return np.zeros(0, dtype=np.int64)
+        return v
     span = v.max() - v.min()
-    scaled = (v - v.min()) / span if span > 0 else np.zeros_like(v)
+    return (v - v.min()) / span if span > 0 else np.zeros_like(v)
+
+
+def _minmax_bins(values: np.ndarray, lo_bin: int, hi_bin: int) -> np.ndarray:
+    """Min-max scale ``values`` into [0, 1] and quantise linearly into bins lo_bin .. hi_bin."""
+    scaled = _minmax_scale(values)
+    if scaled.size == 0:
+        return np.zeros(0, dtype=np.int64)
     n = hi_bin - lo_bin + 1
     return lo_bin + np.minimum((scaled * n).astype(np.int64), n - 1)
 
@@ -63,6 +70,37 @@ def joint_target(log_f0: np.ndarray, energy: np.ndarray, n_bins: int = N_BINS) -
     if len(yf) != len(ye):
         raise ValueError(f"pitch has {len(yf)} frames but energy has {len(ye)}")
     return yf * n_bins + ye
+
+
+N_CONTOURS = 3
+
+
+def prosody_contours(log_f0: np.ndarray, energy: np.ndarray) -> np.ndarray:
+    """The contours Eq. 2 quantises, before quantisation: [T, 3] float32 of (voiced log-F0 min-max
+    scaled into [0, 1], 0 unvoiced; the voicing flag; energy min-max scaled into [0, 1]), per
+    whole utterance. Relative, as the paper's bins: no speaker's register or loudness is left."""
+    log_f0, energy = np.asarray(log_f0).reshape(-1), np.asarray(energy).reshape(-1)
+    if len(log_f0) != len(energy):
+        raise ValueError(f"pitch has {len(log_f0)} frames but energy has {len(energy)}")
+    voiced = log_f0 > 0
+    pitch = np.zeros(len(log_f0))
+    pitch[voiced] = _minmax_scale(log_f0[voiced])
+    return np.stack([pitch, voiced, _minmax_scale(energy)], 1).astype(np.float32)
+
+
+def load_contours(f0_scp: str, energy_scp: str, utts: list[str]) -> dict[str, np.ndarray]:
+    """utt -> :func:`prosody_contours` [T, 3] of the analysed log-F0 and energy scps (a missing
+    utterance or a frame-count mismatch is an error naming it and the scps)."""
+    from pystn.batching import load_feats
+
+    f0s, ens = load_feats(f0_scp, utts), load_feats(energy_scp, utts)
+    out = {}
+    for u in utts:
+        try:
+            out[u] = prosody_contours(f0s[u], ens[u])
+        except ValueError as e:
+            raise ValueError(f"utterance '{u}' ({f0_scp}, {energy_scp}): {e}") from None
+    return out
 
 
 def split_joint(y: np.ndarray | torch.Tensor, n_bins: int = N_BINS):

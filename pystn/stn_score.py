@@ -180,8 +180,9 @@ def summarise(rows: list[dict]) -> dict:
 
 
 @torch.no_grad()
-def latent_embeddings(model, mels: dict) -> dict[str, dict[str, np.ndarray]]:
-    """Time-averaged latents per utterance: {'Z_f','Z_e','Z_p','Z_s'} -> {utt: vector}."""
+def latent_embeddings(model, mels: dict, contours: dict | None = None) -> dict[str, dict[str, np.ndarray]]:
+    """Time-averaged latents per utterance: {'Z_f','Z_e','Z_p','Z_s'} -> {utt: vector}; ``contours``:
+    utt -> prosody contours [T, 3], for a model whose prosody encoder reads them."""
     from pystn.prosody import marginals
 
     out = {"Z_f": {}, "Z_e": {}, "Z_p": {}, "Z_s": {}}
@@ -189,7 +190,8 @@ def latent_embeddings(model, mels: dict) -> dict[str, dict[str, np.ndarray]]:
         x = torch.tensor(mel)[None]
         out["Z_s"][u] = model.encode_speaker(x)[0][0].numpy()
         if model.has_prosody:
-            q = model.prosody_logits(x).softmax(-1)[0]  # [T, 64]
+            c = None if contours is None else torch.tensor(contours[u])[None]
+            q = model.prosody_logits(x, c).softmax(-1)[0]  # [T, 64]
             pf, pe = marginals(q, model.n_bins)
             out["Z_p"][u], out["Z_f"][u], out["Z_e"][u] = (q.mean(0).numpy(), pf.mean(0).numpy(),
                                                          pe.mean(0).numpy())

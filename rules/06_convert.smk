@@ -11,6 +11,7 @@ rule stn_convert:
         model="results/05_train/stn/{variant}/final.pt",
         mel=lambda wc: stn_feats("test", "stn_mel"),
         f0=lambda wc: stn_feats("test", "stn_f0"),
+        energy=lambda wc: stn_feats("test", "stn_energy"),  # with f0: the contours a prosody_contours model reads
         utt2spk=lambda wc: W.data_file(config["stn"]["corpus"], "test", "utt2spk"),
     output:
         manifest="results/06_convert/stn/{variant}/conversions.json",
@@ -34,4 +35,4 @@ rule stn_convert:
         "../environment.yml"
     shell:
         "$PYSTN_PY $PYSTN_STEPS/convert_stn.py --threads {threads} --config-json '{params.cfg}' "
-        "--f0-scp {input.f0} {params.model_dir} {params.data_dir} {input.mel} {params.out} > {log} 2>&1"
+        "--f0-scp {input.f0} --energy-scp {input.energy} {params.model_dir} {params.data_dir} {input.mel} {params.out} > {log} 2>&1"

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Stage 06: SpeechTripleNet / β-VAEVC editing of the test split (paper §4.4).
 
-usage: convert_stn.py --config-json JSON [--threads N] [--f0-scp SCP] <model-dir> <data-dir> <mel-scp> <out-dir>
+usage: convert_stn.py --config-json JSON [--threads N] [--f0-scp SCP] [--energy-scp SCP] <model-dir> <data-dir> <mel-scp> <out-dir>
 
 JSON: {'convert': {conditions, per_speaker, seed, reference, pitch_shift, energy_shift, ...},
 'vocoder': {kind, n_iter, checkpoint, params}, 'mel_preset': the stn_mel preset}.
@@ -25,6 +25,8 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--no-progress", action="store_true")
     ap.add_argument("--f0-scp", help="analysed log-F0 of the test split (stn_f0): copy-synthesis excitation")
+    ap.add_argument("--energy-scp", help="analysed energy of the test split (stn_energy): with --f0-scp, the "
+                    "prosody contours a model.prosody_contours model reads")
     ap.add_argument("model_dir")
     ap.add_argument("data_dir")
     ap.add_argument("mel_scp")
@@ -38,6 +40,7 @@ def main(argv=None) -> int:
     from pystn.io import write_json
     from pystn.models.stn import build_stn
     from pystn.models.stn_convert import convert_all, sources_and_references
+    from pystn.prosody import load_contours
     from pystn.training import load_model
     from pystn.vocoder import make_vocoder
 
@@ -50,10 +53,16 @@ def main(argv=None) -> int:
     if args.f0_scp:  # stored as log-F0 with unvoiced = 0
         source_f0 = {u: np.where(f > 0, np.exp(f), 0.0).reshape(-1)[: len(mels[u])]
                      for u, f in load_feats(args.f0_scp, list(mels)).items()}
+    contours = None
+    if model.reads_contours:
+        if not (args.f0_scp and args.energy_scp):
+            ap.error(f"{args.model_dir}: this model's prosody encoder reads the pitch and energy contours "
+                     "(model.prosody_contours): give --f0-scp and --energy-scp")
+        contours = load_contours(args.f0_scp, args.energy_scp, sorted(mels))
     vocoder = make_vocoder(cfg["vocoder"], preset)
     started = time.time()
     done = convert_all(model, mels, refs, ref_mels, args.out_dir, conv, vocoder, int(preset["sample_rate"]),
-                       progress=not args.no_progress, source_f0=source_f0)
+                       progress=not args.no_progress, source_f0=source_f0, contours=contours)
     seconds = sum(len(m) for m in mels.values()) * int(preset["hop_length"]) / int(preset["sample_rate"])
     write_json(Path(args.out_dir) / "conversions.json",
                {"conditions": done, "utterances": sorted(mels), "audio_seconds_per_condition": seconds,

@@ -19,6 +19,11 @@ Recipe additions, off in the paper configs (``configs/vctk.yaml``), on in the CP
   CPU-sized decoder trained for minutes regresses only a smooth envelope; Griffin-Lim
   of it is whispered, and the pitch the prosody latent carries would be lost in the audio.
   The rendered F0 also excites the WORLD vocoder (``vocoder.kind: world``).
+* ``prosody_contours``: the prosody encoder also reads the contours that Eq. 2 quantises, before
+  quantisation (:func:`pystn.prosody.prosody_contours`: voiced log-F0 and energy, each min-max
+  scaled over the utterance, and the voicing flag). Relative, as the targets are, so they add no
+  register or loudness. An 80-band mel shows an unseen voice's pitch poorly: from the mel alone
+  a CPU-trained encoder puts two thirds of the frames in the right pitch bin.
 * :meth:`SpeechTripleNet.set_mel_stats`: encoders read, and the decoder writes, per-bin
   standardised log-mel (a reparametrisation; the NLL stays on the log-mel).
 * ``content_norm='instance'``: the content encoder's convolutions are followed by
@@ -35,7 +40,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from pystn.models import harmonic as H
-from pystn.prosody import N_BINS, expected_voiced_bin, marginals
+from pystn.prosody import N_BINS, N_CONTOURS, expected_voiced_bin, marginals
 
 
 def conv_norm(kind: str, channels: int) -> nn.Module:
@@ -103,9 +108,11 @@ class SpeechTripleNet(nn.Module):
     def __init__(self, n_mels: int = 80, d_model: int = 256, d_content: int = 128, d_speaker: int = 128,
                  n_bins: int = N_BINS, d_prosody_emb: int = 8, n_heads: int = 2, n_attn: int = 2,
                  spk_channels: int = 256, dropout: float = 0.1, tau: float = 1.0, prosody: bool = True,
-                 harmonic: dict | None = None, content_norm: str = "batch"):
+                 harmonic: dict | None = None, content_norm: str = "batch",
+                 prosody_contours: bool = False):
         super().__init__()
         self.n_bins, self.tau, self.has_prosody = n_bins, tau, prosody
+        self.reads_contours = prosody and prosody_contours
         self.n_mels = n_mels
         # per-bin log-mel statistics of the training data (identity until set_mel_stats)
         self.register_buffer("mel_mean", torch.zeros(n_mels))
@@ -115,7 +122,7 @@ class SpeechTripleNet(nn.Module):
         self.speaker = SpeakerEncoder(n_mels, d_speaker, spk_channels)
         d_dec = d_content + d_speaker
         if prosody:
-            self.prosody = ConvAttnStack(n_mels, n_bins * n_bins, **stack)
+            self.prosody = ConvAttnStack(n_mels + N_CONTOURS * self.reads_contours, n_bins * n_bins, **stack)
             self.emb_f = nn.Linear(n_bins, d_prosody_emb, bias=False)
             self.emb_e = nn.Linear(n_bins, d_prosody_emb, bias=False)
             d_dec += 2 * d_prosody_emb
@@ -156,9 +163,18 @@ class SpeechTripleNet(nn.Module):
         """Mel [B, T, M] -> (μ_s, log σ_s), each [B, d_speaker]."""
         return self.speaker(self._standardise(mel))
 
-    def prosody_logits(self, mel: torch.Tensor) -> torch.Tensor:
-        """Mel [B, T, M] -> joint pitch x energy logits π [B, T, n_bins**2]."""
-        return self.prosody(self._standardise(mel))
+    def prosody_logits(self, mel: torch.Tensor, contours: torch.Tensor | None = None) -> torch.Tensor:
+        """Mel [B, T, M] (with ``prosody_contours``, also the utterance's relative pitch, voicing and
+        energy contours [B, T, 3] of :func:`pystn.prosody.prosody_contours`) -> joint pitch x energy
+        logits π [B, T, n_bins**2]."""
+        x = self._standardise(mel)
+        if self.reads_contours:
+            if contours is None or contours.shape[:2] != mel.shape[:2]:
+                raise ValueError("this model's prosody encoder reads the pitch and energy contours "
+                                 f"(model.prosody_contours) [B, T, 3] of mel {tuple(mel.shape)}; got "
+                                 f"{None if contours is None else tuple(contours.shape)}")
+            x = torch.cat([x, contours], dim=-1)
+        return self.prosody(x)
 
     def prosody_codes(self, logits: torch.Tensor, sample: bool) -> tuple[torch.Tensor, torch.Tensor]:
         """Marginal pitch and energy codes [B, T, n_bins] each.
@@ -200,12 +216,12 @@ class SpeechTripleNet(nn.Module):
 
     def forward(self, mel: torch.Tensor, spk_mel: torch.Tensor | None = None,
                 f0_range: torch.Tensor | None = None, content_mel: torch.Tensor | None = None,
-                prosody_mel: torch.Tensor | None = None) -> dict:
+                prosody_mel: torch.Tensor | None = None, contours: torch.Tensor | None = None) -> dict:
         """Training pass: mel [B, T, M], speaker-encoder input spk_mel [B, T', M] (default: mel),
         the harmonic source's register: the utterances' voiced log-F0 (min, max) [B, 2] (teacher
         forcing; default: predicted from Z_s), the content encoder's input content_mel [B, T, M]
         (default: mel), the prosody encoder's input prosody_mel [B, T, M] (default: mel; the
-        reconstruction target stays mel).
+        reconstruction target stays mel), its ``contours`` [B, T, 3] (``prosody_contours`` models).
 
         Returns a dict with ``mel_hat``, ``mu_c``, ``logsig_c``, ``mu_s``, ``logsig_s``,
         with prosody ``logits`` [B, T, n_bins**2], with the harmonic source ``f0_range_hat`` [B, 2]
@@ -216,7 +232,7 @@ class SpeechTripleNet(nn.Module):
         out = {"mu_c": mu_c, "logsig_c": ls_c, "mu_s": mu_s, "logsig_s": ls_s}
         codes = (None, None)
         if self.has_prosody:
-            out["logits"] = self.prosody_logits(mel if prosody_mel is None else prosody_mel)
+            out["logits"] = self.prosody_logits(mel if prosody_mel is None else prosody_mel, contours)
             codes = self.prosody_codes(out["logits"], sample=self.training)
         z_c, z_s = (reparameterize(mu_c, ls_c), reparameterize(mu_s, ls_s)) if self.training else (mu_c, mu_s)
         if self.harmonic:  # the register is read from the posterior mean, as at inference
@@ -226,8 +242,9 @@ class SpeechTripleNet(nn.Module):
         return out
 
     @torch.no_grad()
-    def analyse(self, mel: torch.Tensor) -> dict:
-        """Posterior means and prosody of mel [1, T, M] (eval): z_c [1,T,Dc], z_s [1,Ds],
+    def analyse(self, mel: torch.Tensor, contours: torch.Tensor | None = None) -> dict:
+        """Posterior means and prosody of mel [1, T, M] (and its contours [1, T, 3] for a
+        ``prosody_contours`` model) (eval): z_c [1,T,Dc], z_s [1,Ds],
         code_f / code_e one-hot [1,T,n_bins], bins_f / bins_e [T] ints, logits [1,T,n_bins**2],
         pitch_detail [T]: on voiced frames the expected voiced pitch bin minus bins_f, kept inside
         bins_f's cell (+-1/2; :func:`pystn.prosody.expected_voiced_bin`), 0 elsewhere: the sub-bin
@@ -236,7 +253,7 @@ class SpeechTripleNet(nn.Module):
         mu_s, _ = self.encode_speaker(mel)
         out = {"z_c": mu_c, "z_s": mu_s}
         if self.has_prosody:
-            logits = self.prosody_logits(mel)
+            logits = self.prosody_logits(mel, contours)
             pitch_marginal, energy_marginal = marginals(logits.softmax(-1), self.n_bins)  # [1, T, n_bins]
             code_f, code_e = argmax_codes(pitch_marginal, energy_marginal)
             bins_f = code_f[0].argmax(-1)

@@ -178,14 +178,16 @@ def decoded_f0(dec: dict) -> np.ndarray | None:
 
 @torch.no_grad()
 def convert_one(model, mel: np.ndarray, ref_mel: np.ndarray | None, condition: str,
-                rng: np.random.Generator, cfg: dict, source_f0: np.ndarray | None = None
-                ) -> tuple[np.ndarray, np.ndarray, tuple | None, np.ndarray | None]:
+                rng: np.random.Generator, cfg: dict, source_f0: np.ndarray | None = None,
+                contours: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, tuple | None, np.ndarray | None]:
     """``condition`` for source ``mel`` [T, M] -> (mel [T, M], codes [T, 2], span, F0 [T] Hz or None).
 
     The F0 is the harmonic source's (:func:`decoded_f0`); for ``copy`` it is
     ``source_f0`` (the analysed F0 of the source, Hz), so copy-synthesis measures the vocoder alone.
+    ``contours`` [T, 3]: the source's prosody contours, for a model whose prosody encoder reads them.
     """
-    a = model.analyse(torch.from_numpy(np.array(mel, dtype=np.float32))[None])
+    a = model.analyse(torch.from_numpy(np.array(mel, dtype=np.float32))[None],
+                      None if contours is None else torch.from_numpy(contours)[None])
     has_p = model.has_prosody
     bins_f = a["bins_f"].numpy() if has_p else np.zeros(len(mel), dtype=np.int64)
     bins_e = a["bins_e"].numpy() if has_p else np.zeros(len(mel), dtype=np.int64)
@@ -193,7 +195,7 @@ def convert_one(model, mel: np.ndarray, ref_mel: np.ndarray | None, condition: s
         return mel, np.stack([bins_f, bins_e], 1).astype(np.float32), None, source_f0
     z_s = a["z_s"]
     if condition == "speaker":
-        z_s = model.analyse(torch.from_numpy(np.array(ref_mel, dtype=np.float32))[None])["z_s"]
+        z_s = model.encode_speaker(torch.from_numpy(np.array(ref_mel, dtype=np.float32))[None])[0]  # μ_s
     span = None
     if has_p:
         bins_f, bins_e, span = edit_bins(condition, bins_f, bins_e, rng, cfg)
@@ -213,13 +215,15 @@ def conditions_for(model, wanted: list[str]) -> list[str]:
 
 
 def convert_all(model, mels: dict, refs: dict, ref_mels: dict, out_dir: str | Path, cfg: dict, vocoder,
-                sample_rate: int, progress: bool = True, source_f0: dict | None = None) -> dict:
+                sample_rate: int, progress: bool = True, source_f0: dict | None = None,
+                contours: dict | None = None) -> dict:
     """Run every condition of ``cfg['conditions']`` on the ``mels`` (utt -> [T, M]) into ``out_dir``.
 
     ``refs``: utt -> its reference utterance X' (:func:`choose_references`), whose mel is in
     ``ref_mels``; ``cfg``: conditions, seed, pitch_shift, energy_shift, emphasis_min_frames, question_fraction;
     ``vocoder(mel, f0)`` (:func:`pystn.vocoder.make_vocoder`); ``source_f0``: utt -> analysed F0 [T]
-    in Hz (the copy-synthesis excitation). Returns {condition: n_utterances}.
+    in Hz (the copy-synthesis excitation); ``contours``: utt -> prosody contours [T, 3]
+    (:func:`pystn.prosody.load_contours`, for a ``prosody_contours`` model). Returns {condition: n_utterances}.
     """
     import soundfile as sf
     from tqdm import tqdm
@@ -234,7 +238,7 @@ def convert_all(model, mels: dict, refs: dict, ref_mels: dict, out_dir: str | Pa
         for i, u in enumerate(tqdm(utts, desc=f"convert {cond}", disable=not progress, mininterval=2.0)):
             rng = np.random.default_rng([cfg["seed"], i, CONDITIONS.index(cond)])
             mel, code, span, f0 = convert_one(model, mels[u], ref_mels[refs[u]], cond, rng, cfg,
-                                              (source_f0 or {}).get(u))
+                                              (source_f0 or {}).get(u), (contours or {}).get(u))
             feats.append((u, mel.astype(np.float32)))
             codes.append((u, code))
             if span is not None:

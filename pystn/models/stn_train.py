@@ -26,15 +26,16 @@ from pystn.batching import freq_warp, load_feats, random_crop, sample_keys, step
 from pystn.io import DataError
 from pystn.losses import stn_loss
 from pystn.models.stn import build_stn
-from pystn.prosody import joint_target, voiced_range
+from pystn.prosody import joint_target, prosody_contours, voiced_range
 from pystn.models.stn_variants import variant_config, variant_names  # noqa: F401  (re-exported)
 from pystn.training import init_weights, train, train_config
 
 
 def load_training_data(mel_scp: str, f0_scp: str | None, energy_scp: str | None, min_frames: int
-                       ) -> dict[str, tuple[np.ndarray, np.ndarray | None, np.ndarray | None]]:
+                       ) -> dict[str, tuple[np.ndarray, np.ndarray | None, np.ndarray | None, np.ndarray | None]]:
     """utt -> (mel [T, M] float32, joint target [T] int64 (None without energy), log-F0 [T] float32
-    (None without f0)); a frame-count mismatch is a DataError naming the utterance."""
+    (None without f0), prosody contours [T, 3] (:func:`pystn.prosody.prosody_contours`; None without
+    both)); a frame-count mismatch is a DataError naming the utterance."""
     mels = load_feats(mel_scp, min_frames=min_frames)
     f0s = load_feats(f0_scp, list(mels)) if f0_scp else {}
     ens = load_feats(energy_scp, list(mels)) if energy_scp else {}
@@ -46,8 +47,8 @@ def load_training_data(mel_scp: str, f0_scp: str | None, energy_scp: str | None,
             raise DataError(f"utterance '{utt}': stn_mel has {len(mel)} frames, stn_f0 "
                             f"{None if f0 is None else len(f0)}, stn_energy {None if en is None else len(en)} "
                             f"({mel_scp}, {f0_scp}, {energy_scp})")
-        target = joint_target(f0, en) if f0 is not None and en is not None else None
-        out[utt] = (mel, target, f0)
+        both = f0 is not None and en is not None
+        out[utt] = (mel, joint_target(f0, en) if both else None, f0, prosody_contours(f0, en) if both else None)
     return out
 
 
@@ -55,7 +56,7 @@ def mel_stats(data: dict) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-bin mean and std [M] (float32, std floored at 1e-3) of every training mel frame."""
     from pystn.features.cmvn import frame_mean_std
 
-    mean, std = frame_mean_std(mel for mel, _, _ in data.values())
+    mean, std = frame_mean_std(entry[0] for entry in data.values())
     return torch.from_numpy(mean).float(), torch.from_numpy(np.maximum(std, 1e-3)).float()
 
 
@@ -69,8 +70,9 @@ def shuffle_chunks(mat: np.ndarray, chunk: int, rng: np.random.Generator) -> np.
 def make_batch_fn(data: dict, batch_size: int, seg_min: int, seg_max: int, spk_frames: int, chunk: int,
                   seed: int, utt2spk: dict | None = None, warp: float = 0.0,
                   content_warp: float = 0.0, prosody_warp: float | None = None, prosody_warp_share: float = 1.0):
-    """``batch_fn(step) -> {'mel': [B,T,M], 'spk': [B,T',M], 'target': [B,T] long, 'f0_range': [B,2]}``
-    (the target and the whole utterance's :func:`voiced_range` where the data has them). With
+    """``batch_fn(step) -> {'mel': [B,T,M], 'spk': [B,T',M], 'target': [B,T] long, 'f0_range': [B,2],
+    'contours': [B,T,3]}`` (the target, the whole utterance's :func:`voiced_range` and its prosody
+    contours where the data has them). With
     ``utt2spk`` the speaker-encoder crop comes from another utterance of the same speaker (the
     same one when the speaker has only one).
 
@@ -110,16 +112,17 @@ def make_batch_fn(data: dict, batch_size: int, seg_min: int, seg_max: int, spk_f
         shortest = min(len(data[u][0]) for u in utts + sources)
         seg = min(int(rng.integers(seg_min, seg_max + 1)), shortest)
         spk_len = max(chunk, min(spk_frames, shortest) // chunk * chunk)
-        parts: dict[str, list] = {"mel": [], "spk": [], "target": [], "f0_range": []}
+        parts: dict[str, list] = {"mel": [], "spk": [], "target": [], "f0_range": [], "contours": []}
         crops = []  # (unwarped mel crop, alpha) per example
         for u, src in zip(utts, sources):
-            mel, target, log_f0 = data[u]
+            mel, target, log_f0, contours = data[u]
             win = random_crop(len(mel), seg, rng)
             alpha = float(rng.uniform(1 - warp, 1 + warp)) if warp > 0 else 1.0
             parts["mel"].append(freq_warp(mel[win], alpha) if warp > 0 else mel[win])
             crops.append((mel[win], alpha))
             if target is not None:
                 parts["target"].append(target[win])
+                parts["contours"].append(contours[win])
             if log_f0 is not None:
                 register = voiced_range(log_f0)
                 parts["f0_range"].append(register - np.float32(np.log(alpha)) * (register > 0))
@@ -144,7 +147,8 @@ def make_batch_fn(data: dict, batch_size: int, seg_min: int, seg_max: int, spk_f
 def make_loss_fn(loss_cfg: dict):
     def loss_fn(model, batch: dict, step: int):
         out = model(batch["mel"], spk_mel=batch["spk"], f0_range=batch.get("f0_range"),
-                    content_mel=batch.get("content"), prosody_mel=batch.get("prosody"))
+                    content_mel=batch.get("content"), prosody_mel=batch.get("prosody"),
+                    contours=batch.get("contours"))
         return stn_loss(out, batch["mel"], batch.get("target"), step, loss_cfg, batch.get("f0_range"))
 
     return loss_fn

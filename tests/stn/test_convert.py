@@ -179,3 +179,21 @@ def test_convert_all_writes_every_condition(tmp_path):
 def test_beta_vaevc_gets_only_non_prosodic_conditions():
     model = build_stn({**TINY_MODEL, "prosody": False})
     assert C.conditions_for(model, list(C.CONDITIONS)) == ["copy", "recon", "speaker"]
+
+
+def test_a_contour_reading_model_converts_with_the_source_s_contours():
+    from pystn.prosody import prosody_contours
+
+    torch.manual_seed(0)
+    model = build_stn({**TINY_MODEL, "prosody_contours": True}).eval()
+    rng = np.random.default_rng(0)
+    mel = rng.normal(-4, 1, (30, 12)).astype(np.float32)
+    log_f0 = np.where(np.arange(30) % 5 > 0, np.log(100 + 3 * np.arange(30)), 0.0)
+    contours = prosody_contours(log_f0, np.abs(mel).mean(1))
+    with pytest.raises(ValueError, match="prosody_contours"):
+        C.convert_one(model, mel, mel, "recon", rng, CFG)
+    ref = mel[::-1].copy()  # X' is read for its Z_s alone: it needs no contours
+    for condition in ("recon", "speaker"):
+        a = C.convert_one(model, mel, ref, condition, np.random.default_rng(1), CFG, contours=contours)
+        b = C.convert_one(model, mel, ref, condition, np.random.default_rng(1), CFG, contours=contours[::-1].copy())
+        assert a[0].shape == (30, 12) and not np.array_equal(a[0], b[0])

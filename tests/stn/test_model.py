@@ -100,3 +100,19 @@ def test_content_input_feeds_the_content_encoder_only():
     assert torch.allclose(out["mu_c"], m.encode_content(other)[0])
     assert torch.allclose(out["logits"], m.prosody_logits(mel))
     assert torch.allclose(out["mu_s"], m.encode_speaker(mel)[0])
+
+
+def test_prosody_encoder_reads_the_contours_when_configured():
+    torch.manual_seed(0)
+    m = build_stn({**SMALL, "prosody_contours": True}).eval()
+    assert m.prosody.inp.in_features == 20 + 3
+    mel, contours = torch.randn(1, 40, 20), torch.rand(1, 40, 3)
+    a, b = m.analyse(mel, contours), m.analyse(mel, contours.flip(1))
+    assert not torch.equal(a["logits"], b["logits"])  # the contours reach the logits
+    assert torch.equal(a["z_c"], b["z_c"]) and torch.equal(a["z_s"], b["z_s"])  # and nothing else
+    with pytest.raises(ValueError, match="prosody_contours"):
+        m.analyse(mel)
+    with pytest.raises(ValueError, match=r"\(1, 40, 20\)"):
+        m.analyse(mel, contours[:, :30])
+    assert not build_stn({**SMALL, "prosody": False, "prosody_contours": True}).reads_contours
+

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import torch
 
 from pystn import prosody as P
@@ -59,3 +60,26 @@ def test_expected_voiced_bin_ignores_the_unvoiced_mass():
     p = torch.tensor([[0.5, 0.0, 0.25, 0.25, 0.0, 0.0, 0.0, 0.0],   # voiced mass split over bins 2 and 3
                       [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0]])
     assert torch.allclose(P.expected_voiced_bin(p), torch.tensor([2.5, 7.0]))
+
+
+def test_prosody_contours_are_the_scaled_contours_eq2_quantises():
+    lf0 = np.array([0.0, np.log(100), np.log(200), 0.0, np.log(150)])
+    e = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    c = P.prosody_contours(lf0, e)
+    assert c.shape == (5, 3) and c.dtype == np.float32
+    np.testing.assert_allclose(c[:, 0], [0, 0, 1, 0, np.log2(1.5)], atol=1e-6)
+    assert c[:, 1].tolist() == [0, 1, 1, 0, 1] and c[:, 2].tolist() == [0, 0.25, 0.5, 0.75, 1]
+    # the bins of Eq. 2 are these contours quantised
+    assert (1 + np.minimum((c[1:, 0] * 7).astype(int), 6))[[0, 1, 3]].tolist() == P.quantize_pitch(lf0)[[1, 2, 4]].tolist()
+    np.testing.assert_array_equal(P.prosody_contours(lf0 + np.log(2) * (lf0 > 0), e * 3), c)  # relative
+    with pytest.raises(ValueError, match="pitch has 5 frames but energy has 4"):
+        P.prosody_contours(lf0, e[:4])
+
+
+def test_load_contours_names_the_utterance(tmp_path):
+    from pystn.io import write_ark_scp
+
+    write_ark_scp(tmp_path / "f.ark", tmp_path / "f.scp", [("u1", np.log(np.full((6, 1), 120.0, np.float32)))])
+    write_ark_scp(tmp_path / "e.ark", tmp_path / "e.scp", [("u1", np.ones((5, 1), np.float32))])
+    with pytest.raises(ValueError, match="utterance 'u1'"):
+        P.load_contours(str(tmp_path / "f.scp"), str(tmp_path / "e.scp"), ["u1"])

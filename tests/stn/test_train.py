@@ -18,8 +18,9 @@ def _scps(d):
 
 def test_training_data_targets_and_frame_check(tiny_feats, tmp_path):
     data = ST.load_training_data(*_scps(tiny_feats), min_frames=16)
-    mel, target, log_f0 = data["spk001_neutral_000"]
+    mel, target, log_f0, contours = data["spk001_neutral_000"]
     assert target.shape == log_f0.shape == (len(mel),) and target.max() < 64
+    assert contours.shape == (len(mel), 3) and np.array_equal(contours[:, 1], log_f0 > 0)
     assert np.isclose(log_f0[0], np.log(120))
     assert (target[np.arange(len(mel)) % 10 >= 6] // 8 == 0).all()  # unvoiced -> pitch bin 0
     bad = tmp_path / "bad"
@@ -51,9 +52,9 @@ def test_speaker_input_from_another_utterance_of_the_speaker(tiny_feats):
     for step in range(3):
         batch = fn(step)
         for mel, spk in zip(batch["mel"].numpy(), batch["spk"].numpy()):
-            utt = next(u for u, (m, _, _) in data.items() if any(np.array_equal(mel, m[i:i + 16])
+            utt = next(u for u, (m, *_) in data.items() if any(np.array_equal(mel, m[i:i + 16])
                                                                    for i in range(len(m) - 15)))
-            src = next(u for u, (m, _, _) in data.items() if any(np.array_equal(spk, m[i:i + 32])
+            src = next(u for u, (m, *_) in data.items() if any(np.array_equal(spk, m[i:i + 32])
                                                                   for i in range(len(m) - 31)))
             assert src != utt and utt2spk[src] == utt2spk[utt]
 
@@ -98,21 +99,24 @@ def test_resume_gives_the_same_weights(tiny_feats, tmp_path, monkeypatch):
 def test_harmonic_source_and_other_utterance_speaker_input_train(tiny_feats, tmp_path):
     cfg = tiny_variant(steps=2)
     cfg["model"] = with_mel_preset(dict(cfg["model"], harmonic=True), TINY_MEL_PRESET)
+    cfg["model"]["prosody_contours"] = True  # and the recipe's other additions
     cfg["data"]["spk_source"] = "other"
     with pytest.raises(DataError, match="utt2spk"):
         ST.train_stn(*_scps(tiny_feats), tmp_path / "m", cfg, progress=False)
     m = ST.train_stn(*_scps(tiny_feats), tmp_path / "m", cfg, progress=False,
                      utt2spk_path=str(tiny_feats / "utt2spk"))
-    assert m.harmonic and "f0_range_l1" in read_train_log(tmp_path / "m")[-1]
+    assert m.harmonic and m.reads_contours
+    assert "f0_range_l1" in read_train_log(tmp_path / "m")[-1]
     batch = ST.make_batch_fn(ST.load_training_data(*_scps(tiny_feats), min_frames=16), 3, 16, 24, 32, 8, 0)(0)
     assert batch["f0_range"].shape == (3, 2) and (batch["f0_range"][:, 0] <= batch["f0_range"][:, 1]).all()
+    assert batch["contours"].shape == (3, batch["mel"].shape[1], 3)
 
 
 def test_pseudo_speaker_warp_moves_spectrum_and_register_together():
     channels = np.arange(40)
     bump = np.exp(-0.5 * ((channels - 20) / 2.0) ** 2).astype(np.float32)  # a "formant" at channel 20
     log_f0 = np.where(np.arange(60) % 3 > 0, np.log(150.0), 0.0).astype(np.float32)
-    data = {f"u{k}": (np.tile(bump, (60, 1)), np.zeros(60, np.int64), log_f0) for k in range(4)}
+    data = {f"u{k}": (np.tile(bump, (60, 1)), np.zeros(60, np.int64), log_f0, np.zeros((60, 3), np.float32)) for k in range(4)}
     plain = ST.make_batch_fn(data, 4, 32, 32, 32, 32, seed=3)(0)
     warped = ST.make_batch_fn(data, 4, 32, 32, 32, 32, seed=3, warp=0.2)(0)
     np.testing.assert_allclose(plain["f0_range"].numpy(), np.log(150.0), rtol=1e-6)
@@ -135,7 +139,7 @@ def test_content_warp_gives_the_encoders_another_voice_than_the_target():
     channels = np.arange(40)
     bump = np.exp(-0.5 * ((channels - 20) / 2.0) ** 2).astype(np.float32)
     log_f0 = np.where(np.arange(60) % 3 > 0, np.log(150.0), 0.0).astype(np.float32)
-    data = {f"u{k}": (np.tile(bump, (60, 1)), np.zeros(60, np.int64), log_f0) for k in range(8)}
+    data = {f"u{k}": (np.tile(bump, (60, 1)), np.zeros(60, np.int64), log_f0, np.zeros((60, 3), np.float32)) for k in range(8)}
     assert "content" not in ST.make_batch_fn(data, 8, 32, 32, 32, 32, seed=3)(0)
     pseudo = ST.make_batch_fn(data, 8, 32, 32, 32, 32, seed=3, warp=0.2)(0)
     both = ST.make_batch_fn(data, 8, 32, 32, 32, 32, seed=3, warp=0.2, content_warp=0.25)(0)
@@ -154,7 +158,7 @@ def test_prosody_warp_gives_the_prosody_encoder_its_own_warp_of_the_crop():
     channels = np.arange(40)
     bump = np.exp(-0.5 * ((channels - 20) / 2.0) ** 2).astype(np.float32)
     log_f0 = np.where(np.arange(60) % 3 > 0, np.log(150.0), 0.0).astype(np.float32)
-    data = {f"u{k}": (np.tile(bump, (60, 1)) * (k + 1), np.zeros(60, np.int64), log_f0) for k in range(4)}
+    data = {f"u{k}": (np.tile(bump, (60, 1)) * (k + 1), np.zeros(60, np.int64), log_f0, np.zeros((60, 3), np.float32)) for k in range(4)}
     plain = ST.make_batch_fn(data, 4, 32, 32, 32, 32, seed=3)(0)
     assert "prosody" not in plain  # prosody_warp None: the prosody encoder reads 'mel' as it is
     assert "prosody" not in ST.make_batch_fn(data, 4, 32, 32, 32, 32, seed=3, prosody_warp=0.0)(0)
@@ -209,7 +213,7 @@ def test_norm_mel_stores_the_training_statistics(tiny_feats, tmp_path):
     ST.train_stn(*_scps(tiny_feats), tmp_path / "n", cfg, progress=False)
     m = load_model(tmp_path / "n" / "final.pt", build_stn)
     data = ST.load_training_data(*_scps(tiny_feats), min_frames=16)
-    frames = np.concatenate([mel for mel, _, _ in data.values()])
+    frames = np.concatenate([mel for mel, *_ in data.values()])
     assert np.allclose(m.mel_mean.numpy(), frames.mean(0), atol=1e-4)
     assert np.allclose(m.mel_std.numpy(), frames.std(0), atol=1e-4)
 
