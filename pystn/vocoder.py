@@ -36,9 +36,9 @@ LRELU_SLOPE = 0.1
 
 @functools.lru_cache(maxsize=4)
 def _mel_pinv(sr: int, n_fft: int, n_mels: int, fmin: float, fmax: float | None) -> np.ndarray:
-    import librosa
+    from pystn.features.spectral import mel_basis
 
-    return np.linalg.pinv(librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax))
+    return np.linalg.pinv(mel_basis(sr, n_fft, n_mels, fmin, fmax).numpy())
 
 
 def mel_to_magnitude(log_mel: np.ndarray, preset: dict) -> np.ndarray:

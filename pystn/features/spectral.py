@@ -31,10 +31,12 @@ _KALDI_DEFAULTS = {"dither": 0.0, "energy_floor": 0.0}
 
 
 @functools.lru_cache(maxsize=16)
-def _mel_basis(sr: int, n_fft: int, n_mels: int, fmin: float, fmax: float | None) -> "torch.Tensor":
+def mel_basis(sr: int, n_fft: int, n_mels: int, fmin: float, fmax: float | None) -> "torch.Tensor":
     """librosa.filters.mel(sr, n_fft, n_mels, fmin, fmax) [n_mels, n_fft//2 + 1]: slaney mel
-    scale and slaney (area) norm. Built with torchaudio (same filters to float32 rounding,
-    tested against librosa) because librosa's first use costs ~1.5 s of imports per job."""
+    scale and slaney (area) norm; the one filter bank of the project (the mel features, the STN
+    harmonic source, the Griffin-Lim vocoder's pseudo-inverse). Built with torchaudio (same
+    filters to float32 rounding, tested against librosa) because librosa's first use costs ~1.5 s
+    of imports per job. Cached: the caller must not modify it in place."""
     import torchaudio.functional as AF
 
     return AF.melscale_fbanks(n_fft // 2 + 1, float(fmin), float(fmax if fmax is not None else sr / 2),
@@ -70,7 +72,7 @@ def mel(wav: np.ndarray, sr: int, s: dict) -> np.ndarray:
                       win_length=win, window=_hann(win), center=center, pad_mode="reflect",
                       normalized=False, onesided=True, return_complex=True)
     mag = torch.sqrt(spec.real.pow(2) + spec.imag.pow(2) + 1e-9)
-    basis = _mel_basis(sr, n_fft, int(s["n_mels"]), float(s.get("fmin", 0.0)),
+    basis = mel_basis(sr, n_fft, int(s["n_mels"]), float(s.get("fmin", 0.0)),
                        float(s["fmax"]) if s.get("fmax") is not None else None)
     out = torch.log(torch.clamp(basis @ mag, min=float(s.get("log_floor", 1e-5))))
     return out.T.contiguous().numpy()

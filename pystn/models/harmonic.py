@@ -125,9 +125,9 @@ class F0Range(nn.Module):
 
 def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, fmin: float, fmax: float | None
                    ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(slaney mel basis [M, F], linear bin frequencies [F] in Hz) of the stn_mel preset."""
-    import librosa
+    """(slaney mel basis [M, F] of :func:`pystn.features.spectral.mel_basis`, linear bin
+    frequencies [F] in Hz) of the stn_mel preset."""
+    from pystn.features.spectral import mel_basis
 
-    basis = librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax)
     freqs = torch.arange(n_fft // 2 + 1, dtype=torch.float32) * sample_rate / n_fft
-    return torch.from_numpy(basis).float(), freqs
+    return mel_basis(sample_rate, n_fft, n_mels, fmin, fmax), freqs
