@@ -46,7 +46,8 @@ def main(argv=None) -> int:
     t_seg = (d["seg_min"] + d["seg_max"]) // 2
     batch = {"mel": torch.randn(d["batch_size"], t_seg, m) - 4, "spk": torch.randn(d["batch_size"], d["spk_frames"], m) - 4,
              "target": torch.randint(0, 64, (d["batch_size"], t_seg)),
-             "f0_range": torch.tensor([[4.5, 5.3]]).expand(d["batch_size"], 2)}
+             "f0_range": torch.tensor([[4.5, 5.3]]).expand(d["batch_size"], 2),
+             "contours": torch.rand(d["batch_size"], t_seg, 3)}  # read when model.prosody_contours
     times = []
     for step in range(args.steps + 2):
         t0 = time.perf_counter()
@@ -63,7 +64,9 @@ def main(argv=None) -> int:
     mel = (np.random.default_rng(0).normal(size=(n_frames, m)) - 4).astype(np.float32)
     vocoder(mel[:20], None)  # warm-up (imports, filter bank)
     t0 = time.perf_counter()
-    out, _, _, f0 = convert_one(model, mel, mel, "pitch", np.random.default_rng(0), cfg["stn"]["convert"])
+    contours = np.random.default_rng(1).random((n_frames, 3)).astype(np.float32) if model.reads_contours else None
+    out, _, _, f0 = convert_one(model, mel, mel, "pitch", np.random.default_rng(0), cfg["stn"]["convert"],
+                                contours=contours)
     vocoder(out, f0)
     rtf = (time.perf_counter() - t0) / 3.0
     print(json.dumps({"train_s_per_step": round(step_s, 4), "train_steps_per_s": round(1 / step_s, 2),
