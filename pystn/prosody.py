@@ -88,18 +88,25 @@ def prosody_contours(log_f0: np.ndarray, energy: np.ndarray) -> np.ndarray:
     return np.stack([pitch, voiced, _minmax_scale(energy)], 1).astype(np.float32)
 
 
-def load_contours(f0_scp: str, energy_scp: str, utts: list[str]) -> dict[str, np.ndarray]:
-    """utt -> :func:`prosody_contours` [T, 3] of the analysed log-F0 and energy scps (a missing
-    utterance or a frame-count mismatch is an error naming it and the scps)."""
-    from pystn.batching import load_feats
+def model_contours(reads_contours: bool, f0s: dict | None, energies: dict | None, source: str
+                   ) -> dict[str, np.ndarray] | None:
+    """utt -> :func:`prosody_contours` [T, 3] of every utterance of ``f0s`` (analysed log-F0) and
+    ``energies`` for a model whose prosody encoder reads them (``model.prosody_contours``); None for
+    one that reads the mel alone. Missing features or a frame-count mismatch is a DataError naming
+    ``source`` (the model dir or the scps) and the utterance."""
+    from pystn.io import DataError
 
-    f0s, ens = load_feats(f0_scp, utts), load_feats(energy_scp, utts)
+    if not reads_contours:
+        return None
+    if f0s is None or energies is None:
+        raise DataError(f"{source}: this model's prosody encoder reads the pitch and energy contours "
+                        "(model.prosody_contours): give --f0-scp and --energy-scp")
     out = {}
-    for u in utts:
+    for u, log_f0 in f0s.items():
         try:
-            out[u] = prosody_contours(f0s[u], ens[u])
+            out[u] = prosody_contours(log_f0, energies[u])
         except ValueError as e:
-            raise ValueError(f"utterance '{u}' ({f0_scp}, {energy_scp}): {e}") from None
+            raise DataError(f"utterance '{u}' ({source}): {e}") from None
     return out
 
 

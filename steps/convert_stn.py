@@ -40,7 +40,7 @@ def main(argv=None) -> int:
     from pystn.io import write_json
     from pystn.models.stn import build_stn
     from pystn.models.stn_convert import convert_all, sources_and_references
-    from pystn.prosody import load_contours
+    from pystn.prosody import model_contours
     from pystn.training import load_model
     from pystn.vocoder import make_vocoder
 
@@ -49,16 +49,11 @@ def main(argv=None) -> int:
     conv, preset = cfg["convert"], cfg["mel_preset"]
     model = load_model(Path(args.model_dir) / "final.pt", build_stn)
     mels, refs, ref_mels, keys = sources_and_references(args.mel_scp, args.data_dir, conv)
-    source_f0 = None
-    if args.f0_scp:  # stored as log-F0 with unvoiced = 0
-        source_f0 = {u: np.where(f > 0, np.exp(f), 0.0).reshape(-1)[: len(mels[u])]
-                     for u, f in load_feats(args.f0_scp, list(mels)).items()}
-    contours = None
-    if model.reads_contours:
-        if not (args.f0_scp and args.energy_scp):
-            ap.error(f"{args.model_dir}: this model's prosody encoder reads the pitch and energy contours "
-                     "(model.prosody_contours): give --f0-scp and --energy-scp")
-        contours = load_contours(args.f0_scp, args.energy_scp, sorted(mels))
+    log_f0 = load_feats(args.f0_scp, sorted(mels)) if args.f0_scp else None  # unvoiced = 0
+    energy = load_feats(args.energy_scp, sorted(mels)) if args.energy_scp and model.reads_contours else None
+    contours = model_contours(model.reads_contours, log_f0, energy, args.model_dir)
+    source_f0 = None if log_f0 is None else {u: np.where(f > 0, np.exp(f), 0.0).reshape(-1)[: len(mels[u])]
+                                             for u, f in log_f0.items()}
     vocoder = make_vocoder(cfg["vocoder"], preset)
     started = time.time()
     done = convert_all(model, mels, refs, ref_mels, args.out_dir, conv, vocoder, int(preset["sample_rate"]),

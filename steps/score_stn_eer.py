@@ -37,7 +37,7 @@ def main(argv=None) -> int:
     from pystn.batching import load_feats
     from pystn.io import read_kv, write_json
     from pystn.models.stn import build_stn
-    from pystn.prosody import load_contours
+    from pystn.prosody import model_contours
     from pystn.stn_score import latent_embeddings, latent_eer, register_fit, target_embeddings
     from pystn.training import load_model
 
@@ -45,15 +45,12 @@ def main(argv=None) -> int:
     model = load_model(Path(args.model_dir) / "final.pt", build_stn)
     utt2spk = read_kv(Path(args.data_dir) / "utt2spk")
     mels = load_feats(args.mel_scp, sorted(utt2spk), min_frames=16)
-    if model.reads_contours and not args.f0_scp:
-        ap.error(f"{args.model_dir}: this model's prosody encoder reads the pitch and energy contours "
-                 "(model.prosody_contours): give --f0-scp and --energy-scp")
-    contours = load_contours(args.f0_scp, args.energy_scp, sorted(mels)) if model.reads_contours else None
-    embs = latent_embeddings(model, mels, contours)
+    log_f0, energy = ((load_feats(args.f0_scp, sorted(mels)), load_feats(args.energy_scp, sorted(mels)))
+                      if args.f0_scp else (None, None))
+    embs = latent_embeddings(model, mels, model_contours(model.reads_contours, log_f0, energy, args.model_dir))
     result = {}
     if args.f0_scp:
-        log_f0 = load_feats(args.f0_scp, sorted(mels))
-        embs.update(target_embeddings(log_f0, load_feats(args.energy_scp, sorted(mels)), sorted(mels)))
+        embs.update(target_embeddings(log_f0, energy, sorted(mels)))
         result.update(register_fit(model, embs["Z_s"], log_f0))
     result.update(latent_eer(embs, utt2spk))
     result["n_utts"] = len(mels)

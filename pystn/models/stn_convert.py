@@ -223,7 +223,7 @@ def convert_all(model, mels: dict, refs: dict, ref_mels: dict, out_dir: str | Pa
     ``ref_mels``; ``cfg``: conditions, seed, pitch_shift, energy_shift, emphasis_min_frames, question_fraction;
     ``vocoder(mel, f0)`` (:func:`pystn.vocoder.make_vocoder`); ``source_f0``: utt -> analysed F0 [T]
     in Hz (the copy-synthesis excitation); ``contours``: utt -> prosody contours [T, 3]
-    (:func:`pystn.prosody.load_contours`, for a ``prosody_contours`` model). Returns {condition: n_utterances}.
+    (:func:`pystn.prosody.model_contours`, for a ``prosody_contours`` model). Returns {condition: n_utterances}.
     """
     import soundfile as sf
     from tqdm import tqdm

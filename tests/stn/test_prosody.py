@@ -76,10 +76,14 @@ def test_prosody_contours_are_the_scaled_contours_eq2_quantises():
         P.prosody_contours(lf0, e[:4])
 
 
-def test_load_contours_names_the_utterance(tmp_path):
-    from pystn.io import write_ark_scp
+def test_model_contours_name_the_utterance_and_the_missing_scps():
+    from pystn.io import DataError
 
-    write_ark_scp(tmp_path / "f.ark", tmp_path / "f.scp", [("u1", np.log(np.full((6, 1), 120.0, np.float32)))])
-    write_ark_scp(tmp_path / "e.ark", tmp_path / "e.scp", [("u1", np.ones((5, 1), np.float32))])
+    f0s, energies = {"u1": np.log(np.full((6, 1), 120.0, np.float32))}, {"u1": np.ones((5, 1), np.float32)}
     with pytest.raises(ValueError, match="utterance 'u1'"):
-        P.load_contours(str(tmp_path / "f.scp"), str(tmp_path / "e.scp"), ["u1"])
+        P.model_contours(True, f0s, energies, "m")
+    with pytest.raises(DataError, match="m: .*give --f0-scp and --energy-scp"):
+        P.model_contours(True, f0s, None, "m")
+    assert P.model_contours(False, None, None, "m") is None
+    energies["u1"] = np.ones((6, 1), np.float32)
+    assert P.model_contours(True, f0s, energies, "m")["u1"].shape == (6, 3)
