@@ -264,7 +264,8 @@ def stn_this_run():
                              for key, value in sweep.get(block, {}).items())
     sweep_kind = f"the main model fine-tuned {sweep_steps} steps per C_p" if c["sweep"].get("init") else \
         f"sweep {sweep_steps}"
-    beta_steps = (c.get("beta_vaevc") or {}).get("train", {}).get("steps", t["steps"])
+    beta_steps = stn_variant_config(c, "beta_vaevc", config["device"], W.preset(config, "stn_mel"))["train"]["steps"] \
+        if c.get("beta_vaevc") else t["steps"]
     beta_kind = f"β-VAEVC {beta_steps} steps; " if beta_steps != t["steps"] else ""
     return (f"this run: {c['corpus']} corpus, {t['steps']} steps ({beta_kind}{sweep_kind}{sweep_settings}), "
             f"device {config['device']}, vocoder {c['vocoder']['kind']}"
