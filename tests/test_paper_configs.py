@@ -21,3 +21,12 @@ def test_voxceleb_bnf_dnns_inherit_no_cpu_recipe_additions():
     for dnn in ("dnn1", "dnn2"):
         assert bnf[dnn]["model"] == paper[dnn]["model"], f"{dnn}.model inherits keys from config.yaml"
         assert bnf[dnn]["warp"] == 0.0 and bnf[dnn]["model"]["subsample"] == 1
+
+
+def test_vctk_beta_vaevc_trains_as_long_as_the_main_model():
+    """Table 2's baseline at the paper's budget, not config.yaml's CPU-sized β-VAEVC steps."""
+    from pystn.models.stn_variants import variant_config
+
+    stn = merged_config("configs/vctk.yaml")["stn"]
+    steps = {v: variant_config(stn, v)["train"]["steps"] for v in ("stn", "beta_vaevc")}
+    assert steps == {"stn": 200000, "beta_vaevc": 200000}
