@@ -4,6 +4,9 @@
 # stn_convert: editing of the test split by a trained variant (paper §4.4)
 #   results/06_convert/stn/<variant>/<condition>/{feats,codes}.{ark,scp}, wav/, wav.scp
 #   and results/06_convert/stn/<variant>/conversions.json (written last)
+# stn_global_swap: Table 1's reference column, the same sources swapped toward the same X' by
+#   WORLD global statistics (no model, so it runs beside the training and once per corpus)
+#   results/06_convert/stn/global_swap/{wav/, refs, wav.scp (written last)}
 
 
 rule stn_convert:
@@ -36,3 +39,28 @@ rule stn_convert:
     shell:
         "$PYSTN_PY $PYSTN_STEPS/convert_stn.py --threads {threads} --config-json '{params.cfg}' "
         "--f0-scp {input.f0} --energy-scp {input.energy} {params.model_dir} {params.data_dir} {input.mel} {params.out} > {log} 2>&1"
+
+
+rule stn_global_swap:
+    input:
+        mel=lambda wc: stn_feats("test", "stn_mel"),
+        utt2spk=lambda wc: W.data_file(config["stn"]["corpus"], "test", "utt2spk"),
+    output:
+        wav_scp="results/06_convert/stn/global_swap/wav.scp",
+    params:
+        cfg=stn_global_swap_params,
+        data_dir=lambda wc, input: os.path.dirname(input.utt2spk),
+        out=lambda wc, output: os.path.dirname(output.wav_scp),
+    log:
+        "results/logs/06_convert/stn/global_swap.log",
+    benchmark:
+        "results/benchmarks/06_convert/stn/global_swap.tsv"
+    resources:
+        gpu=0,
+        mem_mb=1000,
+        runtime=30,
+    conda:
+        "../environment.yml"
+    shell:
+        "$PYSTN_PY $PYSTN_STEPS/global_swap_stn.py --config-json '{params.cfg}' "
+        "{params.data_dir} {input.mel} {params.out} > {log} 2>&1"

@@ -77,6 +77,8 @@ rule stn_score_variant:
         conv=lambda wc, input: os.path.dirname(input.manifest),
         data_dir=lambda wc, input: os.path.dirname(input.wav_scp),
         out=lambda wc, output: os.path.dirname(output.metrics),
+        global_swap=lambda wc: "--global-swap results/06_convert/stn/global_swap "
+        if stn_scores_global_swap(wc.variant) else "",
     log:
         "results/logs/07_score/stn/{variant}.log",
     benchmark:
@@ -89,7 +91,7 @@ rule stn_score_variant:
     conda:
         "../environment.yml"
     shell:
-        "$PYSTN_PY $PYSTN_STEPS/score_stn.py --threads {threads} --config-json '{params.cfg}' "
+        "$PYSTN_PY $PYSTN_STEPS/score_stn.py --threads {threads} --config-json '{params.cfg}' {params.global_swap}"
         "{params.conv} {params.data_dir} {params.out} > {log} 2>&1"
 
 

@@ -219,6 +219,13 @@ def stn_convert_params(wc):
                        "mel_preset": W.preset(config, "stn_mel")}, sort_keys=True)
 
 
+def stn_global_swap_params(wc):
+    """The convert settings that draw Table 1's sources and references, and the WORLD preset."""
+    draw = {k: config["stn"]["convert"][k] for k in ("per_speaker", "reference")}
+    return json.dumps({"convert": dict(draw, seed=config["seed"]), "world": W.preset(config, "world")},
+                      sort_keys=True)
+
+
 # --- 07_score ---
 import yaml as _stn_yaml
 
@@ -236,9 +243,12 @@ def stn_score_cfg(variant):
             "spectrum_preset": W.preset(config, "stn_mel"),
             "recognizer_dir": s.get("recognizer_dir"), "xvector_dir": s.get("xvector_dir"),
             "resemblyzer": s.get("resemblyzer", True),
-            "pocketsphinx_per_speaker": s.get("pocketsphinx_per_speaker", 0), "seed": config["seed"],
-            # Table 1's reference column, once (beside the main model's X_s)
-            "global_swap": W.preset(config, "world") if s.get("global_swap") and variant == "stn" else None}
+            "pocketsphinx_per_speaker": s.get("pocketsphinx_per_speaker", 0), "seed": config["seed"]}
+
+
+def stn_scores_global_swap(variant):
+    """Table 1's reference column is scored once, beside the main model's X_s."""
+    return bool(config["stn"]["score"].get("global_swap")) and variant == "stn"
 
 
 def stn_score_inputs(wc):
@@ -247,6 +257,8 @@ def stn_score_inputs(wc):
     for key in ("recognizer_dir", "xvector_dir"):
         if s.get(key):
             extra[key] = os.path.join(s[key], "final.pt")
+    if stn_scores_global_swap(wc.variant):
+        extra["global_swap"] = "results/06_convert/stn/global_swap/wav.scp"
     return extra
 
 

@@ -1,18 +1,18 @@
 #!/usr/bin/env python
 """Stage 07: score SpeechTripleNet conversions (Table 1 / 2 measures, emphasis check).
 
-usage: score_stn.py --config-json JSON [--threads N] <convert-dir> <data-dir> <out-dir>
+usage: score_stn.py --config-json JSON [--threads N] [--global-swap DIR] <convert-dir> <data-dir> <out-dir>
 
 <convert-dir> is results/06_convert/stn/<variant> (conversions.json + one folder per
 condition); <data-dir> the test Kaldi data dir. JSON: {'f0_preset', 'energy_preset',
 'recognizer_dir' (or null), 'xvector_dir' (or null), 'resemblyzer': bool,
-'pocketsphinx_per_speaker': int (0 = off), 'seed', 'global_swap': the world preset or null,
+'pocketsphinx_per_speaker': int (0 = off), 'seed',
 'spectrum_preset': the stn_mel preset (average-spectrum distances; optional)}.
 Writes <out-dir>/utts.csv (one row per condition x utterance) and <out-dir>/metrics.json
 ({condition: summary}); the condition 'source' scores the test audio itself (its PER / WER are
-the floor for the others). With 'global_swap', the condition 'global_swap' scores the
-signal-processing speaker swap of every source toward its X' (pystn.vocoder.world_global_swap,
-written to <out-dir>/global_swap/): how far global voice statistics alone move the embeddings.
+the floor for the others). With --global-swap (results/06_convert/stn/global_swap, written by
+global_swap_stn.py), the condition 'global_swap' scores the signal-processing speaker swap of
+every source toward its X': how far global voice statistics alone move the embeddings.
 """
 
 import argparse
@@ -51,32 +51,17 @@ def build_tools(cfg: dict, utts: list[str], utt2spk: dict) -> dict:
     return tools
 
 
-def write_global_swaps(utts: list[str], wavs: dict, refs: dict, world_preset: dict, out: Path,
-                       progress: bool) -> Path:
-    """WORLD global-statistics swap of each source toward its reference -> <out>/wav/, wav.scp."""
-    import numpy as np
-    import soundfile as sf
-    from tqdm import tqdm
+def check_same_references(swap_refs_path: Path, refs: dict, utts: list[str]) -> None:
+    """The global swaps must pair every converted source with the X' its X_s was given; a
+    DataError names the first utterance where they differ (or are missing)."""
+    from pystn.io import DataError, read_kv
 
-    from pystn.io import DataError, atomic_path, write_kv
-    from pystn.vocoder import world_global_swap
-
-    (out / "wav").mkdir(parents=True, exist_ok=True)
-    done = {}
-    for u in tqdm(utts, desc="global swap", disable=not progress, mininterval=2.0):
-        (x, sr), (y, sr_ref) = sf.read(wavs[u], dtype="float32"), sf.read(wavs[refs[u]], dtype="float32")
-        if sr != sr_ref:
-            raise DataError(f"{wavs[u]} ({sr} Hz) and its reference {wavs[refs[u]]} ({sr_ref} Hz) differ in rate")
-        try:
-            z = world_global_swap(x, y, sr, world_preset)
-        except ValueError as e:
-            raise DataError(f"{u} -> {refs[u]}: {e}") from e
-        path = out / "wav" / f"{u}.wav"
-        with atomic_path(path) as tmp:
-            sf.write(str(tmp), np.clip(z, -1, 1), sr, subtype="PCM_16", format="WAV")
-        done[u] = str(path)
-    write_kv(out / "wav.scp", done)
-    return out
+    swap_refs = read_kv(swap_refs_path)
+    for u in utts:
+        if swap_refs.get(u) != refs[u]:
+            raise DataError(f"{swap_refs_path}: utterance '{u}' has reference {swap_refs.get(u)!r}, but the "
+                            f"conversion's X' is '{refs[u]}': rerun the global swap with the conversion's "
+                            "convert settings (per_speaker, seed, reference)")
 
 
 def main(argv=None) -> int:
@@ -84,6 +69,8 @@ def main(argv=None) -> int:
     ap.add_argument("--config-json", required=True)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--no-progress", action="store_true")
+    ap.add_argument("--global-swap", help="Table 1's WORLD global-statistics swaps of the same sources "
+                                          "toward the same references (global_swap_stn.py)")
     ap.add_argument("convert_dir")
     ap.add_argument("data_dir")
     ap.add_argument("out_dir")
@@ -117,9 +104,9 @@ def main(argv=None) -> int:
         rows += score_condition(cdir, wavs, texts, refs, tools, progress=not args.no_progress)
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    if cfg.get("global_swap"):
-        swaps = write_global_swaps(utts, wavs, refs, cfg["global_swap"], out / "global_swap", not args.no_progress)
-        rows += score_condition(swaps, wavs, texts, refs, tools, progress=not args.no_progress)
+    if args.global_swap:
+        check_same_references(Path(args.global_swap) / "refs", refs, utts)
+        rows += score_condition(Path(args.global_swap), wavs, texts, refs, tools, progress=not args.no_progress)
     with atomic_path(out / "utts.csv") as tmp:
         pd.DataFrame(rows).to_csv(tmp, index=False)
     summary = {}
