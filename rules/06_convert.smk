@@ -46,7 +46,7 @@ rule stn_global_swap:
         mel=lambda wc: stn_feats("test", "stn_mel"),
         utt2spk=lambda wc: W.data_file(config["stn"]["corpus"], "test", "utt2spk"),
     output:
-        wav_scp="results/06_convert/stn/global_swap/wav.scp",
+        wav_scp=STN_GLOBAL_SWAP_SCP,
     params:
         cfg=stn_global_swap_params,
         data_dir=lambda wc, input: os.path.dirname(input.utt2spk),

@@ -77,7 +77,7 @@ rule stn_score_variant:
         conv=lambda wc, input: os.path.dirname(input.manifest),
         data_dir=lambda wc, input: os.path.dirname(input.wav_scp),
         out=lambda wc, output: os.path.dirname(output.metrics),
-        global_swap=lambda wc: "--global-swap results/06_convert/stn/global_swap "
+        global_swap=lambda wc: f"--global-swap {os.path.dirname(STN_GLOBAL_SWAP_SCP)} "
         if stn_scores_global_swap(wc.variant) else "",
     log:
         "results/logs/07_score/stn/{variant}.log",

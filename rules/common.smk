@@ -219,6 +219,10 @@ def stn_convert_params(wc):
                        "mel_preset": W.preset(config, "stn_mel")}, sort_keys=True)
 
 
+# Table 1's reference column, written by stn_global_swap: the one place its path is spelt
+STN_GLOBAL_SWAP_SCP = "results/06_convert/stn/global_swap/wav.scp"
+
+
 def stn_global_swap_params(wc):
     """The convert settings that draw Table 1's sources and references, and the WORLD preset."""
     draw = {k: config["stn"]["convert"][k] for k in ("per_speaker", "reference")}
@@ -258,7 +262,7 @@ def stn_score_inputs(wc):
         if s.get(key):
             extra[key] = os.path.join(s[key], "final.pt")
     if stn_scores_global_swap(wc.variant):
-        extra["global_swap"] = "results/06_convert/stn/global_swap/wav.scp"
+        extra["global_swap"] = STN_GLOBAL_SWAP_SCP
     return extra
 
 

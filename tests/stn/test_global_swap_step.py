@@ -1,6 +1,7 @@
 """steps/global_swap_stn.py (Table 1's WORLD reference column, a rule of its own) and the check
 in steps/score_stn.py that its references are the conversion's."""
 
+import json
 import sys
 from pathlib import Path
 
@@ -43,8 +44,6 @@ def test_split(tmp_path):
 
 def run_step(root: Path) -> Path:
     out = root / "global_swap"
-    import json
-
     global_swap_stn.main(["--no-progress", "--config-json", json.dumps({"convert": CONVERT, "world": WORLD}),
                           str(root / "data"), str(root / "mel.scp"), str(out)])
     return out
