@@ -10,7 +10,7 @@ rule stn_train:
     input:
         unpack(stn_train_inputs),   # mel, f0, energy, utt2spk; with stn.sweep.init, a cp<C_p> also init
     output:
-        model="results/05_train/stn/{variant}/final.pt",
+        model=STN_MODEL,
     wildcard_constraints:
         variant="stn|beta_vaevc|cp[0-9.]+",
     params:

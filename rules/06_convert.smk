@@ -11,7 +11,7 @@
 
 rule stn_convert:
     input:
-        model="results/05_train/stn/{variant}/final.pt",
+        model=STN_MODEL,
         mel=lambda wc: stn_feats("test", "stn_mel"),
         f0=lambda wc: stn_feats("test", "stn_f0"),
         energy=lambda wc: stn_feats("test", "stn_energy"),  # with f0: the contours a prosody_contours model reads

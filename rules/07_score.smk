@@ -97,7 +97,7 @@ rule stn_score_variant:
 
 rule stn_score_eer:
     input:
-        model="results/05_train/stn/{variant}/final.pt",
+        model=STN_MODEL,
         mel=lambda wc: stn_feats("test", "stn_mel"),
         f0=lambda wc: stn_feats("test", "stn_f0"),
         energy=lambda wc: stn_feats("test", "stn_energy"),
@@ -137,7 +137,7 @@ rule stn_tables:
         scores=expand("results/07_score/stn/{v}/metrics.json", v=config.get("stn", {}).get("variants", [])),
         eers=expand("results/07_score/stn/eer/cp{c}.json", c=config.get("stn", {}).get("sweep", {}).get("C_p", [])),
         main_eer=["results/07_score/stn/eer/stn.json"] if "stn" in config.get("stn", {}).get("variants", []) else [],
-        train=expand("results/05_train/stn/{v}/final.pt", v=stn_variant_names(config["stn"]) if "stn" in config else []),
+        train=expand(STN_MODEL, variant=stn_variant_names(config["stn"]) if "stn" in config else []),
         targets=lambda wc: config["stn"]["score"]["targets"],
         wav_scp=lambda wc: W.data_file(config["stn"]["corpus"], "test", "wav.scp"),
     output:

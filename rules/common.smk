@@ -202,7 +202,7 @@ def stn_train_inputs(wc):
               "utt2spk": W.data_file(config["stn"]["corpus"], "train", "utt2spk")}
     init = stn_sweep_init(config["stn"], wc.variant)
     if init:
-        inputs["init"] = f"results/05_train/stn/{init}/final.pt"
+        inputs["init"] = STN_MODEL.format(variant=init)
     return inputs
 
 
@@ -221,6 +221,8 @@ def stn_convert_params(wc):
 
 # Table 1's reference column, written by stn_global_swap: the one place its path is spelt
 STN_GLOBAL_SWAP_SCP = "results/06_convert/stn/global_swap/wav.scp"
+# each STN variant's trained weights: written by stn_train, read by conversion, Table 3 and the report
+STN_MODEL = "results/05_train/stn/{variant}/final.pt"
 
 
 def stn_global_swap_params(wc):
