@@ -18,7 +18,9 @@ changed, stale checkpoints are discarded instead of being trained on.
 
 Writes into ``out_dir``: ``config.json`` (resolved settings),
 ``train_log.jsonl`` (one JSON line per logging step), ``checkpoints/step_<N>.pt``
-and ``final.pt``; all through temporary names.
+and ``final.pt``; all through temporary names. With ``ema_decay`` > 0, ``final.pt``
+holds the moving average of the weights (:class:`WeightAverage`), and each
+checkpoint carries the average so far, so a resumed run ends on the same average.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ class TrainConfig:
     weight_decay: float = 0.0
     warmup_steps: int = 0  # linear warm-up, then constant (or cosine, below)
     schedule: str = "constant"  # constant | cosine
+    ema_decay: float = 0.0  # > 0: final.pt holds an exponential moving average of the weights (WeightAverage)
     grad_clip: float | None = 1.0
     log_every: int = 10
     ckpt_every: int = 200
@@ -133,10 +136,44 @@ def checkpoint_paths(out_dir: Path) -> list[tuple[int, Path]]:
     return sorted(found)
 
 
-def save_checkpoint(out_dir: Path, step: int, model, optimizer, scaler, keep: int, digest: str = "") -> Path:
+class WeightAverage:
+    """Exponential moving average of a model's state (parameters and buffers), the weights
+    final.pt holds when ``TrainConfig.ema_decay`` > 0: θ̄ ← d θ̄ + (1 − d) θ after every step,
+    with d = min(ema_decay, (1 + step) / (10 + step)) so that the first steps' weights fade fast.
+    Integer buffers (BatchNorm's step count) are copied, not averaged."""
+
+    def __init__(self, model: torch.nn.Module, decay: float):
+        self.decay = decay
+        self.shadow = {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+    def decay_at(self, step: int) -> float:
+        return min(self.decay, (1 + step) / (10 + step))
+
+    @torch.no_grad()
+    def update(self, model: torch.nn.Module, step: int) -> None:
+        d = self.decay_at(step)
+        for k, v in model.state_dict().items():
+            avg = self.shadow[k]
+            if avg.is_floating_point():
+                avg.mul_(d).add_(v.detach(), alpha=1 - d)
+            else:
+                avg.copy_(v)
+
+    def state_dict(self) -> dict:
+        return self.shadow
+
+    def load_state_dict(self, state: dict) -> None:
+        for k, avg in self.shadow.items():
+            avg.copy_(state[k])
+
+
+def save_checkpoint(out_dir: Path, step: int, model, optimizer, scaler, keep: int, digest: str = "",
+                    average: WeightAverage | None = None) -> Path:
     path = out_dir / "checkpoints" / f"step_{step}.pt"
     state = {"step": step, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
              "scaler": scaler.state_dict(), "run_digest": digest}
+    if average is not None:
+        state["average"] = average.state_dict()
     with atomic_path(path) as tmp:
         torch.save(state, tmp)
     for _, old in checkpoint_paths(out_dir)[:-keep]:
@@ -144,7 +181,8 @@ def save_checkpoint(out_dir: Path, step: int, model, optimizer, scaler, keep: in
     return path
 
 
-def resume(out_dir: Path, model, optimizer, scaler, device, digest: str = "") -> int:
+def resume(out_dir: Path, model, optimizer, scaler, device, digest: str = "",
+           average: WeightAverage | None = None) -> int:
     """Load the newest checkpoint of this run (same ``digest``) if any; return the steps already done.
 
     Checkpoints of another run (changed settings or inputs) are deleted, with a message.
@@ -163,6 +201,8 @@ def resume(out_dir: Path, model, optimizer, scaler, device, digest: str = "") ->
     model.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
     scaler.load_state_dict(state["scaler"])
+    if average is not None:
+        average.load_state_dict(state["average"])
     return int(state["step"])
 
 
@@ -204,7 +244,8 @@ def train(model: torch.nn.Module, batch_fn: Callable[[int], Any],
     write_json(out_dir / "config.json", {"train": asdict(cfg), "model": model_config or {},
                                          "device": str(device), "amp": amp})
     digest = run_digest(cfg, model_config)
-    done = resume(out_dir, model, optimizer, scaler, device, digest)
+    average = WeightAverage(model, cfg.ema_decay) if cfg.ema_decay > 0 else None
+    done = resume(out_dir, model, optimizer, scaler, device, digest, average)
     log_path = out_dir / "train_log.jsonl"
     truncate_log(log_path, done)
     bar = tqdm(total=cfg.steps, initial=done, desc=f"train {out_dir.name}", disable=not progress,
@@ -212,6 +253,8 @@ def train(model: torch.nn.Module, batch_fn: Callable[[int], Any],
     started = time.time()
     for step in range(done, cfg.steps):
         terms = train_step(model, optimizer, scaler, batch_fn, loss_fn, step, cfg, device, amp)
+        if average is not None:
+            average.update(model, step)
         if val_fn and cfg.val_every and (step + 1) % cfg.val_every == 0:
             model.eval()
             with torch.no_grad():
@@ -222,9 +265,11 @@ def train(model: torch.nn.Module, batch_fn: Callable[[int], Any],
                                   "elapsed_s": round(time.time() - started, 3), **terms})
             bar.set_postfix(loss=f"{terms['loss']:.3g}")
         if (step + 1) % cfg.ckpt_every == 0 and step + 1 < cfg.steps:
-            save_checkpoint(out_dir, step + 1, model, optimizer, scaler, cfg.keep_checkpoints, digest)
+            save_checkpoint(out_dir, step + 1, model, optimizer, scaler, cfg.keep_checkpoints, digest, average)
         bar.update(1)
     bar.close()
+    if average is not None:
+        model.load_state_dict(average.state_dict())
     save_final(out_dir / "final.pt", model, model_config, cfg.steps)
     return model.eval()
 

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from pystn.device import resolve_device, use_amp
-from pystn.training import (TrainConfig, checkpoint_paths, files_fingerprint, load_model, lr_factor, read_train_log,
-                            train)
+from pystn.training import (TrainConfig, WeightAverage, checkpoint_paths, files_fingerprint, load_model, lr_factor,
+                            read_final, read_train_log, train)
 
 
 def build(cfg):
@@ -70,6 +70,36 @@ def test_resume_matches_uninterrupted_run(tmp_path):
         assert torch.equal(a, b)
     steps = [r["step"] for r in read_train_log(tmp_path / "cut")]
     assert steps == sorted(set(steps)) and steps[-1] == 40
+
+
+def test_weight_average_on_a_hand_computed_case():
+    model = torch.nn.BatchNorm1d(1)  # a float weight and an integer step count
+    avg = WeightAverage(model, decay=0.9)
+    assert avg.decay_at(0) == pytest.approx(0.1) and avg.decay_at(1000) == 0.9
+    with torch.no_grad():
+        model.weight.fill_(3.0)  # θ̄ was 1: d = 0.1 at step 0 -> 0.1 * 1 + 0.9 * 3
+        model.num_batches_tracked.fill_(7)
+    avg.update(model, 0)
+    assert avg.state_dict()["weight"].item() == pytest.approx(2.8)
+    assert avg.state_dict()["num_batches_tracked"].item() == 7
+    with torch.no_grad():
+        model.weight.fill_(0.0)  # d = 2 / 11 at step 1
+    avg.update(model, 1)
+    assert avg.state_dict()["weight"].item() == pytest.approx(2.8 * 2 / 11)
+    assert model.weight.item() == 0.0  # the trained weights are untouched
+
+
+def test_final_holds_the_average_and_resume_keeps_it(tmp_path):
+    plain = run(tmp_path / "plain", 40)
+    full = run(tmp_path / "full", 40, ema_decay=0.95)
+    assert not all(torch.equal(a, b) for a, b in zip(plain.state_dict().values(), full.state_dict().values()))
+    saved = read_final(tmp_path / "full" / "final.pt")["model"]
+    assert all(torch.equal(saved[k], v) for k, v in full.state_dict().items())
+    with pytest.raises(Killed):
+        run(tmp_path / "cut", 40, recording_batches([], kill_at=25), ema_decay=0.95)
+    resumed = run(tmp_path / "cut", 40, ema_decay=0.95)
+    for a, b in zip(full.state_dict().values(), resumed.state_dict().values()):
+        assert torch.equal(a, b)
 
 
 def test_changed_inputs_or_settings_train_afresh(tmp_path, capsys):
