@@ -55,6 +55,7 @@ rule stn_global_swap:
         "results/logs/06_convert/stn/global_swap.log",
     benchmark:
         "results/benchmarks/06_convert/stn/global_swap.tsv"
+    threads: 1   # pyworld analysis and synthesis, one utterance at a time
     resources:
         gpu=0,
         mem_mb=1000,
