@@ -18,7 +18,8 @@ Per converted utterance (``score_variant``), against the source X and the refere
 
 Table 3 (``latent_eer``): speaker verification on all test pairs with cosine scores of
 time-averaged latents: Z_f / Z_e (the pitch / energy marginal posteriors, 8-d),
-Z_p (the joint posterior, 64-d) and Z_s (the speaker posterior mean).
+Z_p (the joint posterior, 64-d) and Z_s (the speaker posterior mean); and, a recipe addition,
+Z_c (the content posterior mean): how much of the speaker the content path keeps.
 """
 
 from __future__ import annotations
@@ -181,14 +182,16 @@ def summarise(rows: list[dict]) -> dict:
 
 @torch.no_grad()
 def latent_embeddings(model, mels: dict, contours: dict | None = None) -> dict[str, dict[str, np.ndarray]]:
-    """Time-averaged latents per utterance: {'Z_f','Z_e','Z_p','Z_s'} -> {utt: vector}; ``contours``:
-    utt -> prosody contours [T, 3], for a model whose prosody encoder reads them."""
+    """Time-averaged latents per utterance: {'Z_f','Z_e','Z_p','Z_s','Z_c'} -> {utt: vector}; ``contours``:
+    utt -> prosody contours [T, 3], for a model whose prosody encoder reads them. Z_c is μ_c
+    [T, d_content] averaged over time (not in the paper's Table 3: the speaker in the content path)."""
     from pystn.prosody import marginals
 
-    out = {"Z_f": {}, "Z_e": {}, "Z_p": {}, "Z_s": {}}
+    out = {"Z_f": {}, "Z_e": {}, "Z_p": {}, "Z_s": {}, "Z_c": {}}
     for u, mel in mels.items():
         x = torch.tensor(mel)[None]
         out["Z_s"][u] = model.encode_speaker(x)[0][0].numpy()
+        out["Z_c"][u] = model.encode_content(x)[0][0].mean(0).numpy()
         if model.has_prosody:
             c = None if contours is None else torch.tensor(contours[u])[None]
             q = model.prosody_logits(x, c).softmax(-1)[0]  # [T, 64]

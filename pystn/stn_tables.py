@@ -42,7 +42,7 @@ def table3(eers: dict[float, dict], paper: dict, kl_p: dict[float, float] | None
     ``kl_p``: C_p -> KL(Z_p) at the last training step (nats/frame), printed as a last row.
     While KL(Z_p) < C_p the capacity term γ_p|KL − C_p| (Eq. 5) has the gradient −γ_p ∇KL
     whatever C_p is, so models whose KL never reached their capacity are the same model.
-    Rows for Y_f / Y_e (the time-averaged Eq. 2 targets) and for the harmonic source's register
+    Rows for Z_c (the time-averaged content latent), Y_f / Y_e (the time-averaged Eq. 2 targets) and for the harmonic source's register
     (:func:`pystn.stn_score.register_fit`) appear when the EER files have them.
     """
     cps = sorted(eers)
@@ -60,6 +60,8 @@ def table3(eers: dict[float, dict], paper: dict, kl_p: dict[float, float] | None
         return cells
 
     rows = [row(f"EER({z})", f"eer_{z}", z) for z in ("Z_f", "Z_e", "Z_p", "Z_s")]
+    rows.append(row("EER(Z_c): the time-averaged content latent (not in the paper: the speaker that the "
+                    "content path keeps; 0.5 = none)", "eer_Z_c"))
     rows += [row(f"EER({y}): the time-averaged {what}-bin target of Eq. 2 (what Z_{y[-1]} tends to)", f"eer_{y}")
              for y, what in (("Y_f", "pitch"), ("Y_e", "energy"))]
     rows += [row("register from Z_s vs the analysed F0 range: PCC of the minimum", "register_pcc_min"),

@@ -4,7 +4,7 @@
 usage: score_stn_eer.py [--threads N] [--f0-scp F --energy-scp E] <model-dir> <data-dir> <mel-scp> <out-json>
 
 Every pair of test utterances is a trial (target when the speakers match), scored
-by the cosine of time-averaged Z_f, Z_e, Z_p and of Z_s (pystn.stn_score.latent_eer).
+by the cosine of time-averaged Z_f, Z_e, Z_p, Z_s and Z_c (pystn.stn_score.latent_eer).
 With the analysed log-F0 and energy, also of the time-averaged Eq. 2 targets Y_f and Y_e
 (pystn.stn_score.target_embeddings): the EER a code that only holds its target would give;
 and, for a model with the harmonic source, how its register from Z_s follows the analysed

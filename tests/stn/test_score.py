@@ -80,11 +80,15 @@ def test_latent_eer_separates_speakers_by_z_s():
             mels[u] = (rng.normal(0, 0.3, (40, 12)) + 3 * np.eye(12)[s * 4]).astype(np.float32)
             u2s[u] = f"s{s}"
     embs = S.latent_embeddings(model, mels)
-    assert set(embs) == {"Z_f", "Z_e", "Z_p", "Z_s"} and embs["Z_f"]["s0_0"].shape == (8,)
+    assert set(embs) == {"Z_f", "Z_e", "Z_p", "Z_s", "Z_c"} and embs["Z_f"]["s0_0"].shape == (8,)
     assert math.isclose(embs["Z_f"]["s0_0"].sum(), 1.0, rel_tol=1e-5)
+    with torch.no_grad():  # Z_c: μ_c [T, d_content] averaged over the utterance's frames
+        mu_c = model.encode_content(torch.tensor(mels["s1_2"])[None])[0][0]
+    np.testing.assert_allclose(embs["Z_c"]["s1_2"], mu_c.mean(0).numpy(), rtol=1e-5, atol=1e-6)
+    assert embs["Z_c"]["s1_2"].shape == (TINY_MODEL["d_content"],)
     eers = S.latent_eer(embs, u2s)
     assert eers["eer_Z_s"] < 0.2  # a strong per-speaker offset is visible even untrained
-    assert set(eers) == {"eer_Z_f", "eer_Z_e", "eer_Z_p", "eer_Z_s"}
+    assert set(eers) == {"eer_Z_f", "eer_Z_e", "eer_Z_p", "eer_Z_s", "eer_Z_c"}
 
 
 def test_target_embeddings_are_bin_histograms_of_eq2():
@@ -127,7 +131,7 @@ def test_tables_print_run_and_paper_values(tmp_path):
     m = T.write_all(tmp_path, {"stn": summary, "beta_vaevc": {"speaker": {"per": 0.3}}}, eers,
                     {"stn": {"steps": 10}, "cp1.5": {"final_kl_p": 1.9}, "cp3.0": {"final_kl_p": 2.4}}, paper,
                     {"this_run": "this run: synth", "reference": "parallel"},
-                    {"eer_Z_f": 0.35, "eer_Z_s": 0.2, "register_pcc_min": 0.6, "register_spread": 0.4})
+                    {"eer_Z_f": 0.35, "eer_Z_s": 0.2, "eer_Z_c": 0.45, "register_pcc_min": 0.6, "register_spread": 0.4})
     t1 = (tmp_path / "table1.md").read_text()
     assert "0.1200 (0.1232)" in t1 and "0.9500 (0.9126)" in t1 and "this run: synth" in t1
     assert "X' another test speaker reading X's sentence" in t1 and "X' another" not in (tmp_path / "table3.md").read_text()
@@ -138,6 +142,7 @@ def test_tables_print_run_and_paper_values(tmp_path):
     assert "| EER(Y_f): the time-averaged pitch-bin target of Eq. 2 (what Z_f tends to) | 0.4800 | 0.4800 | – |" in t3
     assert "PCC of the minimum | – | – | 0.6000 |" in t3 and "PCC of the maximum" not in t3
     assert "EER(Y_e)" not in t3
+    assert "| EER(Z_c): the time-averaged content latent" in t3 and "0.5 = none) | – | – | 0.4500 |" in t3
     assert "| 1.90 (above C_p: the capacity term pulls it down) | 2.40 (below C_p: capacity never bound) | – |" in t3
     assert "0.7500" in (tmp_path / "emphasis.md").read_text()
     assert m["stn.speaker.per"] == 0.2 and m["table3.cp3.eer_Z_f"] == 0.3 and m["train.stn.steps"] == 10

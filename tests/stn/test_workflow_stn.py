@@ -41,7 +41,7 @@ def test_stn_track_end_to_end(tmp_path):
     assert metrics["train.stn.steps"] == 6 and metrics["train.cp1.5.steps"] == 3
     sweep_run = json.loads((work / "results/05_train/stn/cp1.5/config.json").read_text())
     assert sweep_run["train"]["extra"]["init"] == "results/05_train/stn/stn/final.pt"  # a fine-tune of the main model
-    assert 0 <= metrics["table3.cp3.eer_Z_s"] <= 1
+    assert 0 <= metrics["table3.cp3.eer_Z_s"] <= 1 and 0 <= metrics["table3.main.eer_Z_c"] <= 1
     assert -1 <= metrics["stn.speaker.cs_xref_resemblyzer"] <= 1
     assert 0 <= metrics["stn.speaker.closer_to_xref_spectrum"] <= 1 and metrics["stn.copy.spec_dist_x"] >= 0
     assert metrics["stn.global_swap.n"] == 4 and 0 <= metrics["stn.global_swap.closer_to_xref_resemblyzer"] <= 1
