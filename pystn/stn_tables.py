@@ -42,8 +42,9 @@ def table3(eers: dict[float, dict], paper: dict, kl_p: dict[float, float] | None
     ``kl_p``: C_p -> KL(Z_p) at the last training step (nats/frame), printed as a last row.
     While KL(Z_p) < C_p the capacity term γ_p|KL − C_p| (Eq. 5) has the gradient −γ_p ∇KL
     whatever C_p is, so models whose KL never reached their capacity are the same model.
-    Rows for Z_c (the time-averaged content latent), Y_f / Y_e (the time-averaged Eq. 2 targets) and for the harmonic source's register
-    (:func:`pystn.stn_score.register_fit`) appear when the EER files have them.
+    Rows for Z_c (the time-averaged content latent), Y_f / Y_e (the time-averaged Eq. 2 targets)
+    and for the harmonic source's register (:func:`pystn.stn_score.register_fit`) appear when the
+    EER files have them.
     """
     cps = sorted(eers)
     columns = [eers[c] for c in cps] + ([main[1]] if main else [])

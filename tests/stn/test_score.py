@@ -131,7 +131,8 @@ def test_tables_print_run_and_paper_values(tmp_path):
     m = T.write_all(tmp_path, {"stn": summary, "beta_vaevc": {"speaker": {"per": 0.3}}}, eers,
                     {"stn": {"steps": 10}, "cp1.5": {"final_kl_p": 1.9}, "cp3.0": {"final_kl_p": 2.4}}, paper,
                     {"this_run": "this run: synth", "reference": "parallel"},
-                    {"eer_Z_f": 0.35, "eer_Z_s": 0.2, "eer_Z_c": 0.45, "register_pcc_min": 0.6, "register_spread": 0.4})
+                    {"eer_Z_f": 0.35, "eer_Z_s": 0.2, "eer_Z_c": 0.45, "register_pcc_min": 0.6,
+                     "register_spread": 0.4})
     t1 = (tmp_path / "table1.md").read_text()
     assert "0.1200 (0.1232)" in t1 and "0.9500 (0.9126)" in t1 and "this run: synth" in t1
     assert "X' another test speaker reading X's sentence" in t1 and "X' another" not in (tmp_path / "table3.md").read_text()
