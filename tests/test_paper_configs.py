@@ -30,3 +30,10 @@ def test_vctk_beta_vaevc_trains_as_long_as_the_main_model():
     stn = merged_config("configs/vctk.yaml")["stn"]
     steps = {v: variant_config(stn, v)["train"]["steps"] for v in ("stn", "beta_vaevc")}
     assert steps == {"stn": 200000, "beta_vaevc": 200000}
+
+
+def test_vctk_stn_model_has_the_paper_s_encoders_and_decoder():
+    """Every recipe addition to the STN model that config.yaml switches on is off in the paper config."""
+    model = merged_config("configs/vctk.yaml")["stn"]["model"]
+    assert (model["harmonic"], model["content_norm"], model["prosody_contours"], model["speaker_spectrum"]) == \
+        (False, "batch", False, False)

@@ -31,6 +31,12 @@ Recipe additions, off in the paper configs (``configs/vctk.yaml``), on in the CP
   voice's constant spectral colouring cannot pass through Z_c. With the training
   batches' ``content_warp`` (:func:`pystn.models.stn_train.make_batch_fn`, the content
   encoder reads ``forward(content_mel=...)``), the decoder must take the voice from Z_s.
+* ``speaker_spectrum``: the decoder's standardised output gains s̄, the mean over time of the
+  standardised mel that the speaker encoder reads (:meth:`SpeechTripleNet.spectrum_of`), so the
+  decoded log-mel is the speaker input's mean log-mel plus std x the decoder's output; a swap
+  (``decode_all(spectrum=...)``) takes X''s. Instance-normalised, Z_c cannot hold that mean, and
+  a map from Z_s learnt on 20 training voices renders an unseen voice's mean spectrum poorly
+  (the AdaIN-VC decoder's speaker mean, without a learnt map).
 """
 
 from __future__ import annotations
@@ -109,8 +115,9 @@ class SpeechTripleNet(nn.Module):
                  n_bins: int = N_BINS, d_prosody_emb: int = 8, n_heads: int = 2, n_attn: int = 2,
                  spk_channels: int = 256, dropout: float = 0.1, tau: float = 1.0, prosody: bool = True,
                  harmonic: dict | None = None, content_norm: str = "batch",
-                 prosody_contours: bool = False):
+                 prosody_contours: bool = False, speaker_spectrum: bool = False):
         super().__init__()
+        self.speaker_spectrum = speaker_spectrum
         self.n_bins, self.tau, self.has_prosody = n_bins, tau, prosody
         self.reads_contours = prosody and prosody_contours
         self.n_mels = n_mels
@@ -163,6 +170,13 @@ class SpeechTripleNet(nn.Module):
         """Mel [B, T, M] -> (μ_s, log σ_s), each [B, d_speaker]."""
         return self.speaker(self._standardise(mel))
 
+    def spectrum_of(self, mel: torch.Tensor) -> torch.Tensor | None:
+        """The speaker spectrum s̄ [B, M] of a ``speaker_spectrum`` model: the mean over time of the
+        standardised mel [B, T, M] of the speaker encoder's input; None for other models."""
+        if not self.speaker_spectrum:
+            return None
+        return self._standardise(mel).mean(1)
+
     def prosody_logits(self, mel: torch.Tensor, contours: torch.Tensor | None = None) -> torch.Tensor:
         """Mel [B, T, M] (with ``prosody_contours``, also the utterance's relative pitch, voicing and
         energy contours [B, T, 3] of :func:`pystn.prosody.prosody_contours`) -> joint pitch x energy
@@ -189,7 +203,7 @@ class SpeechTripleNet(nn.Module):
 
     def decode_all(self, z_c: torch.Tensor, z_s: torch.Tensor, code_f: torch.Tensor | None = None,
                    code_e: torch.Tensor | None = None, f0_range: torch.Tensor | None = None,
-                   pitch_position: torch.Tensor | None = None) -> dict:
+                   pitch_position: torch.Tensor | None = None, spectrum: torch.Tensor | None = None) -> dict:
         """(Z_c [B,T,Dc], Z_s [B,Ds], codes [B,T,n_bins]) -> {'mel' [B,T,M]}; Z_s is repeated over T.
 
         With the harmonic source the mel gains the harmonics of 'source_log_f0' [B,T] (0 unvoiced),
@@ -200,7 +214,13 @@ class SpeechTripleNet(nn.Module):
         parts = [z_c, z_s[:, None, :].expand(-1, z_c.shape[1], -1)]
         if self.has_prosody:
             parts += [self.emb_f(code_f), self.emb_e(code_e)]
-        out = {"mel": self.mel_mean + self.mel_std * self.decoder(torch.cat(parts, dim=-1))}
+        standardised = self.decoder(torch.cat(parts, dim=-1))
+        if self.speaker_spectrum:
+            if spectrum is None:
+                raise ValueError("a model.speaker_spectrum model decodes with the speaker spectrum [B, M] "
+                                 "(spectrum_of the speaker encoder's input)")
+            standardised = standardised + spectrum[:, None, :]
+        out = {"mel": self.mel_mean + self.mel_std * standardised}
         if self.harmonic:
             register = self.f0_range(z_s) if f0_range is None else f0_range
             position = code_f.argmax(-1) if pitch_position is None else pitch_position
@@ -210,9 +230,9 @@ class SpeechTripleNet(nn.Module):
         return out
 
     def decode(self, z_c: torch.Tensor, z_s: torch.Tensor, code_f: torch.Tensor | None = None,
-               code_e: torch.Tensor | None = None) -> torch.Tensor:
+               code_e: torch.Tensor | None = None, spectrum: torch.Tensor | None = None) -> torch.Tensor:
         """The decoded mel [B, T, M] of :meth:`decode_all`."""
-        return self.decode_all(z_c, z_s, code_f, code_e)["mel"]
+        return self.decode_all(z_c, z_s, code_f, code_e, spectrum=spectrum)["mel"]
 
     def forward(self, mel: torch.Tensor, spk_mel: torch.Tensor | None = None,
                 f0_range: torch.Tensor | None = None, content_mel: torch.Tensor | None = None,
@@ -228,7 +248,8 @@ class SpeechTripleNet(nn.Module):
         (the register predicted from μ_s, trained against ``f0_range``).
         """
         mu_c, ls_c = self.encode_content(mel if content_mel is None else content_mel)
-        mu_s, ls_s = self.encode_speaker(mel if spk_mel is None else spk_mel)
+        spk_mel = mel if spk_mel is None else spk_mel
+        mu_s, ls_s = self.encode_speaker(spk_mel)
         out = {"mu_c": mu_c, "logsig_c": ls_c, "mu_s": mu_s, "logsig_s": ls_s}
         codes = (None, None)
         if self.has_prosody:
@@ -238,7 +259,8 @@ class SpeechTripleNet(nn.Module):
         if self.harmonic:  # the register is read from the posterior mean, as at inference
             out["f0_range_hat"] = self.f0_range(mu_s)
             f0_range = out["f0_range_hat"] if f0_range is None else f0_range
-        out["mel_hat"] = self.decode_all(z_c, z_s, *codes, f0_range=f0_range)["mel"]
+        out["mel_hat"] = self.decode_all(z_c, z_s, *codes, f0_range=f0_range,
+                                         spectrum=self.spectrum_of(spk_mel))["mel"]
         return out
 
     @torch.no_grad()
@@ -251,7 +273,7 @@ class SpeechTripleNet(nn.Module):
         contour the argmax drops."""
         mu_c, _ = self.encode_content(mel)
         mu_s, _ = self.encode_speaker(mel)
-        out = {"z_c": mu_c, "z_s": mu_s}
+        out = {"z_c": mu_c, "z_s": mu_s, "spectrum": self.spectrum_of(mel)}
         if self.has_prosody:
             logits = self.prosody_logits(mel, contours)
             pitch_marginal, energy_marginal = marginals(logits.softmax(-1), self.n_bins)  # [1, T, n_bins]

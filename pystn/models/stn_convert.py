@@ -193,15 +193,16 @@ def convert_one(model, mel: np.ndarray, ref_mel: np.ndarray | None, condition: s
     bins_e = a["bins_e"].numpy() if has_p else np.zeros(len(mel), dtype=np.int64)
     if condition == "copy":
         return mel, np.stack([bins_f, bins_e], 1).astype(np.float32), None, source_f0
-    z_s = a["z_s"]
+    z_s, spectrum = a["z_s"], a["spectrum"]
     if condition == "speaker":
-        z_s = model.encode_speaker(torch.from_numpy(np.array(ref_mel, dtype=np.float32))[None])[0]  # μ_s
+        ref = torch.from_numpy(np.array(ref_mel, dtype=np.float32))[None]
+        z_s, spectrum = model.encode_speaker(ref)[0], model.spectrum_of(ref)  # μ_s
     span = None
     if has_p:
         bins_f, bins_e, span = edit_bins(condition, bins_f, bins_e, rng, cfg)
     codes = (_onehot(bins_f, model.n_bins), _onehot(bins_e, model.n_bins)) if has_p else (None, None)
     position = sub_bin_position(bins_f, a["pitch_detail"].numpy(), model.n_bins) if has_p else None
-    dec = model.decode_all(a["z_c"], z_s, *codes, pitch_position=position)
+    dec = model.decode_all(a["z_c"], z_s, *codes, pitch_position=position, spectrum=spectrum)
     return dec["mel"][0].numpy(), np.stack([bins_f, bins_e], 1).astype(np.float32), span, decoded_f0(dec)
 
 

@@ -197,3 +197,23 @@ def test_a_contour_reading_model_converts_with_the_source_s_contours():
         a = C.convert_one(model, mel, ref, condition, np.random.default_rng(1), CFG, contours=contours)
         b = C.convert_one(model, mel, ref, condition, np.random.default_rng(1), CFG, contours=contours[::-1].copy())
         assert a[0].shape == (30, 12) and not np.array_equal(a[0], b[0])
+
+
+def test_the_speaker_swap_takes_the_reference_s_spectrum():
+    """A speaker_spectrum model decodes X_s with X''s spectrum, every other condition with X's."""
+    torch.manual_seed(0)
+    model = build_stn({**TINY_MODEL, "speaker_spectrum": True}).eval()
+    rng = np.random.default_rng(0)
+    mel = rng.normal(-4, 1, (30, 12)).astype(np.float32)
+    louder = mel + 1.5  # X' = X with every bin 1.5 higher: the same Z_c and codes, another spectrum
+    recon = C.convert_one(model, mel, louder, "recon", np.random.default_rng(1), CFG)[0]
+    swapped = C.convert_one(model, mel, louder, "speaker", np.random.default_rng(1), CFG)[0]
+    with torch.no_grad():
+        z_s = model.encode_speaker(torch.from_numpy(louder)[None])[0]
+    a = model.analyse(torch.from_numpy(mel)[None])
+    position = C.sub_bin_position(a["bins_f"].numpy(), a["pitch_detail"].numpy(), model.n_bins)
+    with torch.no_grad():
+        direct = model.decode_all(a["z_c"], z_s, a["code_f"], a["code_e"], pitch_position=position,
+                                  spectrum=model.spectrum_of(torch.from_numpy(louder)[None]))["mel"][0].numpy()
+    np.testing.assert_allclose(swapped, direct, atol=1e-5)
+    assert not np.allclose(recon, swapped)

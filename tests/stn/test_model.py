@@ -116,3 +116,25 @@ def test_prosody_encoder_reads_the_contours_when_configured():
         m.analyse(mel, contours[:, :30])
     assert not build_stn({**SMALL, "prosody": False, "prosody_contours": True}).reads_contours
 
+
+
+def test_speaker_spectrum_sets_the_decoded_mean():
+    """speaker_spectrum: the decoded log-mel is the mean log-mel of the speaker encoder's
+    input plus std x the decoder's output, so changing the speaker spectrum moves every decoded
+    frame by the difference of the two spectra; forward reads it from spk_mel."""
+    torch.manual_seed(0)
+    m = build_stn({**SMALL, "speaker_spectrum": True}).eval()
+    m.set_mel_stats(torch.linspace(-8, 1, 20), torch.linspace(0.5, 3, 20))
+    mel, spk_a, spk_b = torch.randn(1, 40, 20), torch.randn(1, 32, 20), torch.randn(1, 32, 20) + 2.0
+    a = m.analyse(mel)
+    sa, sb = m.spectrum_of(spk_a), m.spectrum_of(spk_b)
+    dec_a = m.decode(a["z_c"], a["z_s"], a["code_f"], a["code_e"], spectrum=sa)
+    dec_b = m.decode(a["z_c"], a["z_s"], a["code_f"], a["code_e"], spectrum=sb)
+    expected = spk_b.mean(1) - spk_a.mean(1)
+    assert torch.allclose(dec_b - dec_a, expected.expand(40, -1)[None], atol=1e-4)
+    assert torch.allclose(m(mel, spk_mel=spk_a)["mel_hat"],
+                          m.decode(a["z_c"], m.encode_speaker(spk_a)[0], a["code_f"], a["code_e"], spectrum=sa),
+                          atol=1e-5)
+    with pytest.raises(ValueError, match="speaker_spectrum"):
+        m.decode(a["z_c"], a["z_s"], a["code_f"], a["code_e"])
+    assert build_stn(SMALL).spectrum_of(mel) is None
