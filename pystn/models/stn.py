@@ -210,7 +210,9 @@ class SpeechTripleNet(nn.Module):
         rendered from the pitch code in the register ``f0_range`` [B,2] when given (training:
         the utterance's analysed range), else in the one predicted from Z_s. ``pitch_position``
         [B,T] (float bins, 0 unvoiced; editing: the code's bins plus :meth:`analyse`'s
-        'pitch_detail') replaces the code's bins in that rendering only."""
+        'pitch_detail') replaces the code's bins in that rendering only. ``spectrum`` [B,M]: the
+        speaker spectrum s̄ (:meth:`spectrum_of`) that a ``speaker_spectrum`` model adds to its
+        standardised output (required there, unused otherwise)."""
         parts = [z_c, z_s[:, None, :].expand(-1, z_c.shape[1], -1)]
         if self.has_prosody:
             parts += [self.emb_f(code_f), self.emb_e(code_e)]

@@ -208,12 +208,14 @@ def test_the_speaker_swap_takes_the_reference_s_spectrum():
     louder = mel + 1.5  # X' = X with every bin 1.5 higher: the same Z_c and codes, another spectrum
     recon = C.convert_one(model, mel, louder, "recon", np.random.default_rng(1), CFG)[0]
     swapped = C.convert_one(model, mel, louder, "speaker", np.random.default_rng(1), CFG)[0]
-    with torch.no_grad():
-        z_s = model.encode_speaker(torch.from_numpy(louder)[None])[0]
     a = model.analyse(torch.from_numpy(mel)[None])
     position = C.sub_bin_position(a["bins_f"].numpy(), a["pitch_detail"].numpy(), model.n_bins)
     with torch.no_grad():
-        direct = model.decode_all(a["z_c"], z_s, a["code_f"], a["code_e"], pitch_position=position,
-                                  spectrum=model.spectrum_of(torch.from_numpy(louder)[None]))["mel"][0].numpy()
-    np.testing.assert_allclose(swapped, direct, atol=1e-5)
+        ref = torch.from_numpy(louder)[None]
+        direct_swap = model.decode_all(a["z_c"], model.encode_speaker(ref)[0], a["code_f"], a["code_e"],
+                                       pitch_position=position, spectrum=model.spectrum_of(ref))["mel"][0].numpy()
+        direct_recon = model.decode_all(a["z_c"], a["z_s"], a["code_f"], a["code_e"], pitch_position=position,
+                                        spectrum=a["spectrum"])["mel"][0].numpy()
+    np.testing.assert_allclose(swapped, direct_swap, atol=1e-5)
+    np.testing.assert_allclose(recon, direct_recon, atol=1e-5)
     assert not np.allclose(recon, swapped)

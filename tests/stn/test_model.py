@@ -117,7 +117,6 @@ def test_prosody_encoder_reads_the_contours_when_configured():
     assert not build_stn({**SMALL, "prosody": False, "prosody_contours": True}).reads_contours
 
 
-
 def test_speaker_spectrum_sets_the_decoded_mean():
     """speaker_spectrum: the decoded log-mel is the mean log-mel of the speaker encoder's
     input plus std x the decoder's output, so changing the speaker spectrum moves every decoded
