@@ -2,8 +2,10 @@
 """The default corpus: multi-speaker, multi-emotion English speech made locally with espeak-ng.
 
 Speakers differ in espeak-ng variant (formants, voicing), base pitch and
-rate; emotions are prosody styles (pitch level and range, rate,
-volume) applied through SSML. Every speaker says every sentence in every
+rate, and on request (``intonation``) in an intonation habit: how far their
+pitch declines over a sentence and how much they raise its last word, as
+word-level SSML pitch offsets. Emotions are prosody styles (pitch level and
+range, rate, volume) applied through SSML. Every speaker says every sentence in every
 emotion, so utterances are parallel across speakers and emotions (needed for
 MCD against a reference). Everything is drawn from ``seed``: the same seed
 gives byte-identical audio and data dirs, another seed another corpus of the
@@ -100,23 +102,65 @@ class Speaker:
     gender: str
     pitch: int  # espeak-ng base pitch, 0-99
     rate: int  # words per minute
+    declination: int = 0  # % pitch offset of the first word above the last (negative: rising)
+    final_rise: int = 0  # % pitch offset added to the last word (uptalk)
 
 
-def draw_speakers(n: int, rng: random.Random) -> list[Speaker]:
-    """Draw ``n`` distinct speakers: one variant each (cycled if n > variants), random pitch/rate."""
+def draw_speakers(n: int, rng: random.Random, intonation: dict | None = None,
+                  habit_rng: random.Random | None = None) -> list[Speaker]:
+    """Draw ``n`` distinct speakers: one variant each (cycled if n > variants), random pitch/rate
+    from ``rng``; with ``intonation`` ({'declination': [lo, hi], 'final_rise': [lo, hi]}, integer %)
+    also a habit each, drawn from ``habit_rng``, a stream of its own so that the habits leave
+    every other draw of a seed's corpus as it is."""
     variants = rng.sample(VARIANTS, len(VARIANTS))
     speakers = []
     for i in range(n):
         variant = variants[i % len(variants)]
+        habit = ({"declination": habit_rng.randint(*intonation["declination"]),
+                  "final_rise": habit_rng.randint(*intonation["final_rise"])} if intonation else {})
         speakers.append(Speaker(
             spk_id=f"spk{i + 1:03d}", variant=variant,
             gender="f" if variant in FEMALE_VARIANTS else "m",
-            pitch=rng.randint(25, 75), rate=rng.randint(135, 185)))
+            pitch=rng.randint(25, 75), rate=rng.randint(135, 185), **habit))
     return speakers
 
 
-def ssml(sentence: str, style: dict) -> str:
+def check_intonation(intonation: dict | None) -> dict | None:
+    """``corpora.synth.intonation`` validated: None, or integer % ranges [lo, hi] (lo <= hi) for
+    'declination' and 'final_rise'."""
+    if intonation is None:
+        return None
+    key = "corpora.synth.intonation"
+    if not isinstance(intonation, dict) or set(intonation) != {"declination", "final_rise"}:
+        raise DataError(f"{key}: expected {{declination: [lo, hi], final_rise: [lo, hi]}} (integer %), "
+                        f"got {intonation!r}")
+    for name, bounds in intonation.items():
+        ok = (isinstance(bounds, (list, tuple)) and len(bounds) == 2
+              and all(isinstance(b, int) and -90 < b < 200 for b in bounds) and bounds[0] <= bounds[1])
+        if not ok:
+            raise DataError(f"{key}.{name}: expected [lo, hi], integer % with -90 < lo <= hi < 200, got {bounds!r}")
+    return intonation
+
+
+def word_pitch_offsets(n_words: int, spk: Speaker) -> list[int]:
+    """Per-word pitch offsets in % for a sentence of ``n_words``: the speaker's declination spread
+    linearly from +declination/2 (first word) to -declination/2 (last), plus its final rise."""
+    if n_words == 1:
+        return [spk.final_rise]
+    half = spk.declination / 2
+    offsets = [round(half - spk.declination * i / (n_words - 1)) for i in range(n_words)]
+    offsets[-1] += spk.final_rise
+    return offsets
+
+
+def ssml(sentence: str, style: dict, spk: Speaker) -> str:
+    """The SSML of ``sentence`` in emotion ``style``; a speaker with an intonation habit has each word
+    wrapped in its relative pitch offset (espeak-ng applies SSML prosody word by word)."""
     rate = f"{round(style['rate'] * 100)}%"
+    if spk.declination or spk.final_rise:
+        words = sentence.split()
+        sentence = " ".join(f'<prosody pitch="{o:+d}%">{w}</prosody>'
+                            for w, o in zip(words, word_pitch_offsets(len(words), spk)))
     return (f'<speak><prosody pitch="{style["pitch"]}" range="{style["range"]}" rate="{rate}" '
             f'volume="{style["volume"]}">{sentence}</prosody></speak>')
 
@@ -154,7 +198,8 @@ def format_alignment(phones: list[tuple[str, float, float]]) -> str:
     return " ".join(f"{p} {a:.4f} {b:.4f}" for p, a, b in phones)
 
 
-def plan_corpus(seed: int, n_speakers: int, n_sentences: int, emotions: list[str]):
+def plan_corpus(seed: int, n_speakers: int, n_sentences: int, emotions: list[str],
+                intonation: dict | None = None):
     """Speakers, chosen sentences (seeded order) and the utterance list, all from ``seed``."""
     if n_sentences > len(SENTENCES):
         raise DataError(f"corpora.synth.n_sentences={n_sentences} exceeds the {len(SENTENCES)} sentences available")
@@ -162,7 +207,7 @@ def plan_corpus(seed: int, n_speakers: int, n_sentences: int, emotions: list[str
     if unknown:
         raise DataError(f"corpora.synth.emotions: unknown {unknown}; choose from {list(EMOTION_STYLES)}")
     rng = random.Random(seed)
-    speakers = draw_speakers(n_speakers, rng)
+    speakers = draw_speakers(n_speakers, rng, check_intonation(intonation), random.Random(f"{seed}:intonation"))
     sentences = rng.sample(SENTENCES, n_sentences)
     utts = []
     for spk in speakers:
@@ -180,16 +225,17 @@ def normalise_text(sentence: str) -> str:
 
 def prepare_synth(root, out_dir, *, seed: int = 1234, n_speakers: int = 30, n_sentences: int = 12,
                   emotions=("neutral", "happy", "sad", "angry"), sample_rate: int = 22050,
-                  split=None, nj: int = 1, **_ignored) -> None:
+                  split=None, nj: int = 1, intonation: dict | None = None, **_ignored) -> None:
     """Generate the corpus under ``<out_dir>/wavs`` and write ``<out_dir>/{train,val,test}``.
 
     ``root`` is unused (the corpus is generated). ``split`` maps split name to
-    a speaker count; test speakers are never seen in training.
+    a speaker count; test speakers are never seen in training. ``intonation``
+    (off by default): per-speaker habit ranges, see :func:`draw_speakers`.
     """
     out_dir = Path(out_dir)
     wav_root = out_dir / "wavs"
-    speakers, sentences, utts = plan_corpus(seed, n_speakers, n_sentences, list(emotions))
-    jobs = [(ssml(sent, EMOTION_STYLES[emo]), spk, wav_root / spk.spk_id / f"{utt}.wav", sample_rate,
+    speakers, sentences, utts = plan_corpus(seed, n_speakers, n_sentences, list(emotions), intonation)
+    jobs = [(ssml(sent, EMOTION_STYLES[emo], spk), spk, wav_root / spk.spk_id / f"{utt}.wav", sample_rate,
              seed * 100003 + i) for i, (utt, spk, emo, sent) in enumerate(utts)]
     # one fresh process per utterance: the espeak-ng library keeps state between utterances (timing
     # drifts by a sample), and a fresh one reproduces the command line's audio exactly. The library

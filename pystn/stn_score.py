@@ -215,6 +215,17 @@ def target_embeddings(log_f0: dict, energy: dict, utts: list[str]) -> dict[str, 
             "Y_e": {u: hist(quantize_energy(energy[u].reshape(-1))) for u in utts}}
 
 
+def target_distance(embs: dict[str, dict[str, np.ndarray]]) -> dict[str, float]:
+    """How far each time-averaged code is from its time-averaged Eq. 2 target: the L1 distance
+    between Z_f and Y_f (and Z_e and Y_e), both [n_bins] histograms, averaged over the utterances
+    (0: the code is its target; 2: no overlap). Empty without the targets or the prosody latent."""
+    out = {}
+    for z, y in (("Z_f", "Y_f"), ("Z_e", "Y_e")):
+        if z in embs and y in embs:
+            out[f"l1_{z}_{y}"] = float(np.mean([np.abs(embs[z][u] - embs[y][u]).sum() for u in embs[y]]))
+    return out
+
+
 @torch.no_grad()
 def register_fit(model, z_s: dict[str, np.ndarray], log_f0: dict) -> dict[str, float]:
     """How the harmonic source's register, read from each utterance's μ_s (``z_s``: utt -> [D_s],

@@ -42,8 +42,8 @@ def table3(eers: dict[float, dict], paper: dict, kl_p: dict[float, float] | None
     ``kl_p``: C_p -> KL(Z_p) at the last training step (nats/frame), printed as a last row.
     While KL(Z_p) < C_p the capacity term γ_p|KL − C_p| (Eq. 5) has the gradient −γ_p ∇KL
     whatever C_p is, so models whose KL never reached their capacity are the same model.
-    Rows for Z_c (the time-averaged content latent), Y_f / Y_e (the time-averaged Eq. 2 targets)
-    and for the harmonic source's register (:func:`pystn.stn_score.register_fit`) appear when the
+    Rows for Z_c (the time-averaged content latent), Y_f / Y_e (the time-averaged Eq. 2 targets),
+    the codes' distance from them (:func:`pystn.stn_score.target_distance`) and for the harmonic source's register (:func:`pystn.stn_score.register_fit`) appear when the
     EER files have them.
     """
     cps = sorted(eers)
@@ -65,6 +65,8 @@ def table3(eers: dict[float, dict], paper: dict, kl_p: dict[float, float] | None
                     "content path keeps; 0.5 = none)", "eer_Z_c"))
     rows += [row(f"EER({y}): the time-averaged {what}-bin target of Eq. 2 (what Z_{y[-1]} tends to)", f"eer_{y}")
              for y, what in (("Y_f", "pitch"), ("Y_e", "energy"))]
+    rows += [row(f"L1 of time-averaged Z_{c} from Y_{c} (0: the code is its target)", f"l1_Z_{c}_Y_{c}")
+             for c in ("f", "e")]
     rows += [row("register from Z_s vs the analysed F0 range: PCC of the minimum", "register_pcc_min"),
              row("register from Z_s vs the analysed F0 range: PCC of the maximum", "register_pcc_max"),
              row("register from Z_s: spread / analysed spread (< 1: compressed)", "register_spread")]

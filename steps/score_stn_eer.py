@@ -6,7 +6,8 @@ usage: score_stn_eer.py [--threads N] [--f0-scp F --energy-scp E] <model-dir> <d
 Every pair of test utterances is a trial (target when the speakers match), scored
 by the cosine of time-averaged Z_f, Z_e, Z_p, Z_s and Z_c (pystn.stn_score.latent_eer).
 With the analysed log-F0 and energy, also of the time-averaged Eq. 2 targets Y_f and Y_e
-(pystn.stn_score.target_embeddings): the EER a code that only holds its target would give;
+(pystn.stn_score.target_embeddings): the EER a code that only holds its target would give,
+and how far each code's time average is from its target's (pystn.stn_score.target_distance);
 and, for a model with the harmonic source, how its register from Z_s follows the analysed
 F0 range (pystn.stn_score.register_fit). Run on the training split, the same figures show
 what the speaker encoder learnt on the speakers it saw.
@@ -38,7 +39,7 @@ def main(argv=None) -> int:
     from pystn.io import read_kv, write_json
     from pystn.models.stn import build_stn
     from pystn.prosody import model_contours
-    from pystn.stn_score import latent_embeddings, latent_eer, register_fit, target_embeddings
+    from pystn.stn_score import latent_embeddings, latent_eer, register_fit, target_distance, target_embeddings
     from pystn.training import load_model
 
     torch.set_num_threads(args.threads)
@@ -52,6 +53,7 @@ def main(argv=None) -> int:
     if args.f0_scp:
         embs.update(target_embeddings(log_f0, energy, sorted(mels)))
         result.update(register_fit(model, embs["Z_s"], log_f0))
+        result.update(target_distance(embs))
     result.update(latent_eer(embs, utt2spk))
     result["n_utts"] = len(mels)
     write_json(args.out_json, result)

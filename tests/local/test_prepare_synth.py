@@ -147,3 +147,103 @@ def test_map_forked_keeps_order_isolates_calls_and_reraises():
     assert os.getpid() not in {pid for _, pid in out}  # each call ran in a child
     with pytest.raises(DataError, match="negative -2"):
         map_forked(_square_or_fail, [(1,), (-2,), (3,)], workers=2)
+
+
+def test_word_pitch_offsets_spread_the_declination_and_add_the_final_rise():
+    from local.prepare_synth import Speaker, word_pitch_offsets
+
+    spk = Speaker("s", "m1", "m", 50, 160, declination=20, final_rise=30)
+    assert word_pitch_offsets(5, spk) == [10, 5, 0, -5, -10 + 30]
+    assert word_pitch_offsets(1, spk) == [30]
+    rising = Speaker("s", "m1", "m", 50, 160, declination=-8, final_rise=0)
+    assert word_pitch_offsets(3, rising) == [-4, 0, 4]
+
+
+def test_ssml_wraps_each_word_in_its_offset_inside_the_emotion_style():
+    from local.prepare_synth import EMOTION_STYLES, Speaker, ssml
+
+    spk = Speaker("s", "m1", "m", 50, 160, declination=20, final_rise=30)
+    text = ssml("Two blue fish.", EMOTION_STYLES["sad"], spk)
+    assert text == ('<speak><prosody pitch="-15%" range="x-low" rate="80%" volume="soft">'
+                    '<prosody pitch="+10%">Two</prosody> <prosody pitch="+0%">blue</prosody> '
+                    '<prosody pitch="+20%">fish.</prosody></prosody></speak>')
+    # without a habit (the default corpus) the sentence is spoken as it always was
+    plain = Speaker("s", "m1", "m", 50, 160)
+    assert ssml("Two blue fish.", EMOTION_STYLES["sad"], plain) == (
+        '<speak><prosody pitch="-15%" range="x-low" rate="80%" volume="soft">Two blue fish.</prosody></speak>')
+
+
+def test_intonation_habits_have_their_own_random_stream():
+    import random
+
+    from local.prepare_synth import draw_speakers
+
+    habits = {"declination": [-10, 30], "final_rise": [0, 40]}
+    plain = draw_speakers(8, random.Random(3))
+    a = draw_speakers(8, random.Random(3), habits, random.Random(1))
+    b = draw_speakers(8, random.Random(3), habits, random.Random(2))
+    voice = [(s.variant, s.pitch, s.rate) for s in plain]
+    assert voice == [(s.variant, s.pitch, s.rate) for s in a] == [(s.variant, s.pitch, s.rate) for s in b]
+    assert all(s.declination == s.final_rise == 0 for s in plain)
+    assert [(s.declination, s.final_rise) for s in a] != [(s.declination, s.final_rise) for s in b]
+    assert all(-10 <= s.declination <= 30 and 0 <= s.final_rise <= 40 for s in a + b)
+
+
+@pytest.mark.parametrize("bad, key", [
+    ({"declination": [-10, 30]}, r"corpora\.synth\.intonation: expected"),
+    ({"declination": [30, -10], "final_rise": [0, 40]}, r"intonation\.declination"),
+    ({"declination": [-10, 30], "final_rise": [0, 0.5]}, r"intonation\.final_rise"),
+])
+def test_bad_intonation_names_the_key(tmp_path, bad, key):
+    with pytest.raises(DataError, match=key):
+        prepare_synth(None, tmp_path, seed=1, intonation=bad)
+
+
+def voiced_log_f0(path):
+    from pystn.features.prosody import track_f0
+
+    audio, sr = sf.read(path)
+    f0 = track_f0(audio, sr, "rapt", 256, 60, 400)
+    return np.log(f0[f0 > 0])
+
+
+def test_intonation_habits_shape_the_pitch_contour(tmp_path):
+    """In the audio: a declining speaker's pitch falls from the sentence's first half to its second
+    more than a rising one's, and a final rise lifts the last voiced frames."""
+    from local.prepare_synth import EMOTION_STYLES, Speaker, ssml, synthesize
+
+    sentence = "The birch canoe slid on the smooth planks."
+
+    def contour(name, declination, final_rise):
+        spk = Speaker("s", "m3", "m", 50, 160, declination=declination, final_rise=final_rise)
+        synthesize(ssml(sentence, EMOTION_STYLES["neutral"], spk), spk, tmp_path / f"{name}.wav", 22050, 0)
+        return voiced_log_f0(tmp_path / f"{name}.wav")
+
+    def fall(lf0):
+        half = len(lf0) // 2
+        return lf0[:half].mean() - lf0[half:].mean()
+
+    flat, declining, rising = contour("flat", 0, 0), contour("declining", 30, 0), contour("rising", -10, 0)
+    assert fall(declining) > fall(flat) > fall(rising)
+    uptalk = contour("uptalk", 0, 40)
+    tail = max(len(flat) // 8, 3)
+    assert uptalk[-tail:].mean() > flat[-tail:].mean() + np.log(1.15)
+
+
+def test_intonation_reaches_the_corpus_and_leaves_the_other_draws(tmp_path):
+    tiny = dict(n_speakers=3, n_sentences=1, emotions=["neutral"], split={"train": 1, "val": 1, "test": 1})
+    habits = {"declination": [10, 30], "final_rise": [20, 40]}
+    prepare_synth(None, tmp_path / "plain", seed=5, **tiny)
+    prepare_synth(None, tmp_path / "habit", seed=5, intonation=habits, **tiny)
+    plain = json.loads((tmp_path / "plain" / "speakers.json").read_text())
+    habit = json.loads((tmp_path / "habit" / "speakers.json").read_text())
+    assert plain["sentences"] == habit["sentences"]
+    for p, h in zip(plain["speakers"], habit["speakers"]):
+        assert (p["variant"], p["pitch"], p["rate"]) == (h["variant"], h["pitch"], h["rate"])
+        assert 10 <= h["declination"] <= 30 and 20 <= h["final_rise"] <= 40
+    assert digest_tree(tmp_path / "plain" / "wavs") != digest_tree(tmp_path / "habit" / "wavs")
+    for split in ("train", "val", "test"):  # the words and their phones are the same
+        assert (tmp_path / "plain" / split / "text").read_bytes() == (tmp_path / "habit" / split / "text").read_bytes()
+        maps = read_data_dir(tmp_path / "habit" / split).maps
+        for u, text in maps["text"].items():
+            assert [p for p, _, _ in read_alignment(maps["phone_ali"][u], u)] == phones_of_text(text)

@@ -101,6 +101,15 @@ def test_target_embeddings_are_bin_histograms_of_eq2():
     np.testing.assert_allclose(y["Y_e"]["a"], np.full(8, 1 / 8))
 
 
+def test_target_distance_is_the_mean_l1_between_code_and_target():
+    embs = {"Z_f": {"a": np.array([0.5, 0.5, 0.0]), "b": np.array([0.0, 0.0, 1.0])},
+            "Y_f": {"a": np.array([1.0, 0.0, 0.0]), "b": np.array([0.0, 0.0, 1.0])},
+            "Z_s": {"a": np.ones(2), "b": np.ones(2)}}
+    # a: |0.5-1| + |0.5-0| = 1; b: 0 -> mean 0.5; no energy code, so no energy distance
+    assert S.target_distance(embs) == {"l1_Z_f_Y_f": 0.5}
+    assert S.target_distance({"Z_s": embs["Z_s"]}) == {}
+
+
 def test_register_fit_measures_correlation_and_compression():
     from types import SimpleNamespace
 
@@ -127,7 +136,8 @@ def test_tables_print_run_and_paper_values(tmp_path):
     paper = {"label": "paper: VCTK", "table1": {"recon": {"cer": 0.1232, "pitch_pcc": 0.9126}},
              "table3": {1.5: {"Z_f": 0.37, "Z_s": 0.07}}}
     eers = {1.5: {"eer_Z_f": 0.4, "eer_Z_e": 0.45, "eer_Z_p": 0.4, "eer_Z_s": 0.1, "eer_Y_f": 0.48},
-            3.0: {"eer_Z_f": 0.3, "eer_Z_e": 0.45, "eer_Z_p": 0.4, "eer_Z_s": 0.1, "eer_Y_f": 0.48}}
+            3.0: {"eer_Z_f": 0.3, "eer_Z_e": 0.45, "eer_Z_p": 0.4, "eer_Z_s": 0.1, "eer_Y_f": 0.48,
+                  "l1_Z_f_Y_f": 0.1}}
     m = T.write_all(tmp_path, {"stn": summary, "beta_vaevc": {"speaker": {"per": 0.3}}}, eers,
                     {"stn": {"steps": 10}, "cp1.5": {"final_kl_p": 1.9}, "cp3.0": {"final_kl_p": 2.4}}, paper,
                     {"this_run": "this run: synth", "reference": "parallel"},
@@ -143,6 +153,8 @@ def test_tables_print_run_and_paper_values(tmp_path):
     assert "| EER(Y_f): the time-averaged pitch-bin target of Eq. 2 (what Z_f tends to) | 0.4800 | 0.4800 | – |" in t3
     assert "PCC of the minimum | – | – | 0.6000 |" in t3 and "PCC of the maximum" not in t3
     assert "EER(Y_e)" not in t3
+    assert "| L1 of time-averaged Z_f from Y_f (0: the code is its target) | – | 0.1000 | – |" in t3
+    assert "Z_e from Y_e" not in t3
     assert "| EER(Z_c): the time-averaged content latent" in t3 and "0.5 = none) | – | – | 0.4500 |" in t3
     assert "| 1.90 (above C_p: the capacity term pulls it down) | 2.40 (below C_p: capacity never bound) | – |" in t3
     assert "0.7500" in (tmp_path / "emphasis.md").read_text()
