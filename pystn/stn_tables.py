@@ -43,8 +43,8 @@ def table3(eers: dict[float, dict], paper: dict, kl_p: dict[float, float] | None
     While KL(Z_p) < C_p the capacity term γ_p|KL − C_p| (Eq. 5) has the gradient −γ_p ∇KL
     whatever C_p is, so models whose KL never reached their capacity are the same model.
     Rows for Z_c (the time-averaged content latent), Y_f / Y_e (the time-averaged Eq. 2 targets),
-    the codes' distance from them (:func:`pystn.stn_score.target_distance`) and for the harmonic source's register (:func:`pystn.stn_score.register_fit`) appear when the
-    EER files have them.
+    the codes' distance from them (:func:`pystn.stn_score.target_distance`) and for the harmonic
+    source's register (:func:`pystn.stn_score.register_fit`) appear when the EER files have them.
     """
     cps = sorted(eers)
     columns = [eers[c] for c in cps] + ([main[1]] if main else [])
