@@ -36,7 +36,11 @@ Recipe additions, off in the paper configs (``configs/vctk.yaml``), on in the CP
   decoded log-mel is the speaker input's mean log-mel plus std x the decoder's output; a swap
   (``decode_all(spectrum=...)``) takes X''s. Instance-normalised, Z_c cannot hold that mean, and
   a map from Z_s learnt on 20 training voices renders an unseen voice's mean spectrum poorly
-  (the AdaIN-VC decoder's speaker mean, without a learnt map).
+  (the AdaIN-VC decoder's speaker mean, without a learnt map). With ``spectrum_lifter`` K, s̄ is
+  the mean log-mel's envelope, its first K DCT coefficients along the mel axis
+  (:func:`cepstral_lifter`): a narrow-range voice's mean log-mel also holds the harmonic comb of its
+  average F0, which, added to every frame, fights the comb the harmonic source renders at each
+  frame's own F0 and fills the pauses.
 """
 
 from __future__ import annotations
@@ -57,6 +61,17 @@ def conv_norm(kind: str, channels: int) -> nn.Module:
     if kind == "instance":
         return nn.InstanceNorm1d(channels, affine=False)
     raise ValueError(f"model.content_norm must be 'batch' or 'instance', got {kind!r}")
+
+
+def cepstral_lifter(n_mels: int, n_keep: int) -> torch.Tensor:
+    """The low-quefrency lifter as a projection [M, M] of log-mel frames (row vectors): DCT-II
+    (orthonormal) along the mel axis, keep the first ``n_keep`` coefficients, invert. A frame
+    ``x @ P`` keeps the spectral envelope (the MFCC part) and loses the harmonic ripple of F0."""
+    n = torch.arange(n_mels, dtype=torch.float64)
+    k = torch.arange(n_keep, dtype=torch.float64)[:, None]
+    basis = torch.cos(torch.pi * (n + 0.5) * k / n_mels) * (2.0 / n_mels) ** 0.5
+    basis[0] /= 2.0 ** 0.5
+    return (basis.T @ basis).float()
 
 
 class ConvAttnStack(nn.Module):
@@ -115,9 +130,15 @@ class SpeechTripleNet(nn.Module):
                  n_bins: int = N_BINS, d_prosody_emb: int = 8, n_heads: int = 2, n_attn: int = 2,
                  spk_channels: int = 256, dropout: float = 0.1, tau: float = 1.0, prosody: bool = True,
                  harmonic: dict | None = None, content_norm: str = "batch",
-                 prosody_contours: bool = False, speaker_spectrum: bool = False):
+                 prosody_contours: bool = False, speaker_spectrum: bool = False, spectrum_lifter: int = 0):
         super().__init__()
         self.speaker_spectrum = speaker_spectrum
+        if spectrum_lifter and not (speaker_spectrum and 0 < spectrum_lifter <= n_mels):
+            raise ValueError("model.spectrum_lifter must be 0 (off) or, with model.speaker_spectrum, a number "
+                             f"of cepstral coefficients 1..n_mels ({n_mels}); got {spectrum_lifter}")
+        if spectrum_lifter:
+            self.register_buffer("spectrum_projection", cepstral_lifter(n_mels, spectrum_lifter), persistent=False)
+        self.spectrum_lifter = spectrum_lifter
         self.n_bins, self.tau, self.has_prosody = n_bins, tau, prosody
         self.reads_contours = prosody and prosody_contours
         self.n_mels = n_mels
@@ -172,10 +193,14 @@ class SpeechTripleNet(nn.Module):
 
     def spectrum_of(self, mel: torch.Tensor) -> torch.Tensor | None:
         """The speaker spectrum s̄ [B, M] of a ``speaker_spectrum`` model: the mean over time of the
-        standardised mel [B, T, M] of the speaker encoder's input; None for other models."""
+        standardised mel [B, T, M] of the speaker encoder's input (with ``spectrum_lifter``, of
+        its envelope: the mean log-mel liftered, then standardised); None for other models."""
         if not self.speaker_spectrum:
             return None
-        return self._standardise(mel).mean(1)
+        mean_log_mel = mel.mean(1)
+        if self.spectrum_lifter:
+            mean_log_mel = mean_log_mel @ self.spectrum_projection
+        return self._standardise(mean_log_mel)
 
     def prosody_logits(self, mel: torch.Tensor, contours: torch.Tensor | None = None) -> torch.Tensor:
         """Mel [B, T, M] (with ``prosody_contours``, also the utterance's relative pitch, voicing and

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from pystn.models.stn import build_stn
+from pystn.models.stn import build_stn, cepstral_lifter
 
 SMALL = dict(n_mels=20, d_model=32, d_content=8, d_speaker=6, n_heads=2, n_attn=1, spk_channels=16)
 
@@ -115,6 +115,41 @@ def test_prosody_encoder_reads_the_contours_when_configured():
     with pytest.raises(ValueError, match=r"\(1, 40, 20\)"):
         m.analyse(mel, contours[:, :30])
     assert not build_stn({**SMALL, "prosody": False, "prosody_contours": True}).reads_contours
+
+
+def test_cepstral_lifter_keeps_the_envelope_and_drops_the_harmonic_ripple():
+    """The lifter is an orthogonal projection onto the first K DCT-II coefficients of the mel axis:
+    idempotent, symmetric, the identity at K = M; it keeps a slow envelope (a low DCT basis vector)
+    exactly and removes a ripple made of coefficients >= K (a harmonic comb's quefrency)."""
+    p = cepstral_lifter(20, 6)
+    assert torch.allclose(p @ p, p, atol=1e-5) and torch.allclose(p, p.T, atol=1e-6)
+    assert torch.allclose(cepstral_lifter(20, 20), torch.eye(20), atol=1e-5)
+    bins = torch.arange(20.0) + 0.5
+    envelope = torch.cos(torch.pi * bins * 2 / 20)   # DCT coefficient 2
+    ripple = torch.cos(torch.pi * bins * 12 / 20)    # DCT coefficient 12
+    assert torch.allclose(envelope @ p, envelope, atol=1e-5)
+    assert torch.allclose(ripple @ p, torch.zeros(20), atol=1e-5)
+
+
+def test_spectrum_lifter_takes_the_speaker_spectrum_without_the_harmonic_ripple():
+    """model.spectrum_lifter K: s̄ of a speaker input is unchanged by a ripple of DCT coefficients
+    >= K on every frame (a steady F0's comb), and moves with an envelope change; without the lifter
+    the ripple reaches s̄. K needs speaker_spectrum and 1 <= K <= n_mels."""
+    torch.manual_seed(0)
+    bins = torch.arange(20.0) + 0.5
+    spk = torch.randn(1, 32, 20)
+    ripple = torch.cos(torch.pi * bins * 9 / 20)
+    envelope = torch.cos(torch.pi * bins * 2 / 20)
+    lifted = build_stn({**SMALL, "speaker_spectrum": True, "spectrum_lifter": 6}).eval()
+    lifted.set_mel_stats(torch.linspace(-8, 1, 20), torch.linspace(0.5, 3, 20))
+    assert torch.allclose(lifted.spectrum_of(spk + ripple), lifted.spectrum_of(spk), atol=1e-5)
+    moved = (lifted.spectrum_of(spk + envelope) - lifted.spectrum_of(spk)) * lifted.mel_std
+    assert torch.allclose(moved[0], envelope, atol=1e-5)
+    whole = build_stn({**SMALL, "speaker_spectrum": True}).eval()
+    assert not torch.allclose(whole.spectrum_of(spk + ripple), whole.spectrum_of(spk), atol=1e-3)
+    for bad in ({"speaker_spectrum": True, "spectrum_lifter": 21}, {"spectrum_lifter": 6}):
+        with pytest.raises(ValueError, match="spectrum_lifter"):
+            build_stn({**SMALL, **bad})
 
 
 def test_speaker_spectrum_sets_the_decoded_mean():
