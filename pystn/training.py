@@ -52,6 +52,7 @@ class TrainConfig:
     weight_decay: float = 0.0
     warmup_steps: int = 0  # linear warm-up, then constant (or cosine, below)
     schedule: str = "constant"  # constant | cosine
+    anneal_fraction: float = 0.0  # the last fraction of the steps: the lr falls linearly to 0
     ema_decay: float = 0.0  # > 0: final.pt holds an exponential moving average of the weights (WeightAverage)
     grad_clip: float | None = 1.0
     log_every: int = 10
@@ -63,6 +64,10 @@ class TrainConfig:
     precision: str = "fp32"  # fp32 | amp (CUDA only)
     extra: dict = field(default_factory=dict)  # model-specific settings recorded in config.json
     inputs: str = ""  # fingerprint of the input files (files_fingerprint), set by the training step
+
+    def __post_init__(self):
+        if not 0.0 <= self.anneal_fraction <= 1.0:
+            raise ValueError(f"train.anneal_fraction must lie in [0, 1]; got {self.anneal_fraction}")
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
@@ -95,13 +100,18 @@ def make_optimizer(params, cfg: TrainConfig) -> torch.optim.Optimizer:
 
 
 def lr_factor(step: int, cfg: TrainConfig) -> float:
-    """Multiplier of the base lr at ``step`` (0-based): linear warm-up, then constant or cosine."""
+    """Multiplier of the base lr at ``step`` (0-based): linear warm-up, then constant or cosine,
+    times a linear anneal to 0 over the last ``anneal_fraction`` of the steps."""
     if cfg.warmup_steps and step < cfg.warmup_steps:
         return (step + 1) / cfg.warmup_steps
+    factor = 1.0
     if cfg.schedule == "cosine":
         span = max(1, cfg.steps - cfg.warmup_steps)
-        return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - cfg.warmup_steps) / span)))
-    return 1.0
+        factor = 0.5 * (1 + math.cos(math.pi * min(1.0, (step - cfg.warmup_steps) / span)))
+    anneal = round(cfg.anneal_fraction * cfg.steps)
+    if anneal > 0 and step >= cfg.steps - anneal:
+        factor *= (cfg.steps - step) / anneal
+    return factor
 
 
 def files_fingerprint(paths) -> str:

@@ -1,6 +1,7 @@
 """The shared training loop: resume gives the same weights, logs, schedules, device choice."""
 
 import json
+import math
 import os
 
 import pytest
@@ -139,6 +140,16 @@ def test_warmup_and_cosine_schedule():
     assert lr_factor(0, cfg) == pytest.approx(0.1)
     assert lr_factor(9, cfg) == pytest.approx(1.0)
     assert lr_factor(100, cfg) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_anneal_fraction_falls_linearly_over_the_last_steps():
+    cfg = TrainConfig(steps=100, warmup_steps=10, anneal_fraction=0.2)
+    assert [lr_factor(s, cfg) for s in (9, 79)] == pytest.approx([1.0, 1.0])
+    assert [lr_factor(s, cfg) for s in (80, 90, 99)] == pytest.approx([1.0, 0.5, 0.05])
+    cosine = TrainConfig(steps=100, schedule="cosine", anneal_fraction=0.5)
+    assert lr_factor(75, cosine) == pytest.approx(0.5 * (1 + math.cos(math.pi * 0.75)) * 0.5)
+    with pytest.raises(ValueError, match="train.anneal_fraction"):
+        TrainConfig.from_dict({"anneal_fraction": 1.5})
 
 
 def test_unknown_setting_is_named():

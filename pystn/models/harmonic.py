@@ -108,7 +108,11 @@ class ContrastTable(nn.Module):
 
 class F0Range(nn.Module):
     """Z_s [B, D_s] -> the voiced log-F0 range (lo, hi) [B, 2] of the speaker's utterance:
-    a one-hidden-layer MLP whose output starts at a typical register (90-220 Hz)."""
+    a one-hidden-layer MLP whose output starts at a typical register (90-220 Hz).
+
+    Its two outputs are returned in ascending order, so that lo <= hi for every Z_s: an
+    unseen voice's narrow range (0.16 in log-F0) once came out as (5.50, 5.46), and the
+    harmonic source rendered that utterance's contour upside down (pitch PCC -0.99)."""
 
     def __init__(self, d_speaker: int, hidden: int = 64, init_lo: float = math.log(90.0),
                  init_hi: float = math.log(220.0)):
@@ -120,7 +124,7 @@ class F0Range(nn.Module):
             self.out.bias.copy_(torch.tensor([init_lo, init_hi]))
 
     def forward(self, z_s: torch.Tensor) -> torch.Tensor:
-        return self.out(self.hidden(z_s))
+        return self.out(self.hidden(z_s)).sort(dim=-1).values
 
 
 def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, fmin: float, fmax: float | None

@@ -104,6 +104,20 @@ def test_f0_range_head_starts_at_a_typical_register():
     assert torch.allclose(out, torch.tensor([[math.log(90.0), math.log(220.0)]]).expand(3, 2))
 
 
+def test_f0_range_head_keeps_lo_below_hi_whatever_its_weights():
+    torch.manual_seed(0)
+    head = H.F0Range(6)
+    with torch.no_grad():  # weights that push the two ends past each other for about half the inputs
+        head.out.weight.normal_(0, 5.0)
+        head.out.bias.copy_(torch.tensor([5.0, 5.0]))
+    z = torch.randn(256, 6)
+    raw = head.out(head.hidden(z))
+    assert (raw[:, 0] > raw[:, 1]).float().mean() > 0.2
+    out = head(z)
+    assert (out[:, 0] <= out[:, 1]).all()
+    assert torch.equal(out, torch.stack([raw.min(-1).values, raw.max(-1).values], -1))
+
+
 def test_model_with_harmonic_source():
     torch.manual_seed(0)
     cfg = with_mel_preset(dict(SMALL, harmonic=True), PRESET)
