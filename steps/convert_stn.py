@@ -40,7 +40,7 @@ def main(argv=None) -> int:
     from pystn.io import write_json
     from pystn.models.stn import build_stn
     from pystn.models.stn_convert import convert_all, sources_and_references
-    from pystn.prosody import model_contours
+    from pystn.prosody import model_contours, voiced_range
     from pystn.training import load_model
     from pystn.vocoder import make_vocoder
 
@@ -54,10 +54,16 @@ def main(argv=None) -> int:
     contours = model_contours(model.reads_contours, log_f0, energy, args.model_dir)
     source_f0 = None if log_f0 is None else {u: np.where(f > 0, np.exp(f), 0.0).reshape(-1)[: len(mels[u])]
                                              for u, f in log_f0.items()}
+    ranges = None  # convert.register analysed: the voiced log-F0 range of every source and reference
+    if conv.get("register", "predicted") == "analysed":
+        if not args.f0_scp:
+            ap.error("convert.register 'analysed' reads the analysed F0 of the test split: give --f0-scp")
+        voices = sorted(set(mels) | set(refs.values()))
+        ranges = {u: voiced_range(f) for u, f in load_feats(args.f0_scp, voices).items()}
     vocoder = make_vocoder(cfg["vocoder"], preset)
     started = time.time()
     done = convert_all(model, mels, refs, ref_mels, args.out_dir, conv, vocoder, int(preset["sample_rate"]),
-                       progress=not args.no_progress, source_f0=source_f0, contours=contours)
+                       progress=not args.no_progress, source_f0=source_f0, contours=contours, ranges=ranges)
     seconds = sum(len(m) for m in mels.values()) * int(preset["hop_length"]) / int(preset["sample_rate"])
     write_json(Path(args.out_dir) / "conversions.json",
                {"conditions": done, "utterances": sorted(mels), "audio_seconds_per_condition": seconds,

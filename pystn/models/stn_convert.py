@@ -18,6 +18,11 @@ those bins, and the harmonic source renders them with the encoder's sub-bin deta
   (:func:`pystn.prosody.emphasis_span`; ``spans`` file: ``utt start end``).
 * ``question``: pitch and energy raised along a ramp to the top bin over the final span.
 
+The harmonic source renders the pitch in a register (the voiced log-F0 range): ``register:
+predicted`` reads it from the rendered voice's Z_s (the model's head); ``analysed`` takes the
+analysed range of the utterance whose voice is rendered, X' for ``speaker`` and X for the others
+(:func:`rendered_register`), as the speaker spectrum takes X''s average spectrum.
+
 Every condition writes ``<out>/<condition>/feats.{ark,scp}`` (mel), ``codes.{ark,scp}``
 ([T, 2]: the pitch and energy bins decoded), ``wav/<utt>.wav`` and ``wav.scp``.
 """
@@ -155,6 +160,25 @@ def edit_bins(condition: str, bins_f: np.ndarray, bins_e: np.ndarray, rng: np.ra
     return bins_f, bins_e, None
 
 
+REGISTERS = ("predicted", "analysed")
+
+
+def rendered_register(condition: str, utt: str, refs: dict, ranges: dict | None, how: str) -> torch.Tensor | None:
+    """The register [1, 2] (voiced log-F0 lo, hi) the harmonic source renders ``utt`` in under
+    ``condition``: None (the model predicts it from Z_s) for ``how`` = 'predicted', or for an
+    utterance with nothing voiced; else ``ranges`` (utt -> :func:`pystn.prosody.voiced_range`)
+    of X' (``refs[utt]``) for ``speaker`` and of X for the other conditions."""
+    if how not in REGISTERS:
+        raise ValueError(f"convert.register: '{how}' is not one of {REGISTERS}")
+    if how == "predicted":
+        return None
+    voice = refs[utt] if condition == "speaker" else utt
+    if ranges is None or voice not in ranges:
+        raise DataError(f"convert.register analysed: no analysed F0 for utterance '{voice}' (pass --f0-scp)")
+    lo, hi = (float(x) for x in ranges[voice])
+    return torch.tensor([[lo, hi]]) if hi > lo else None
+
+
 def _onehot(bins: np.ndarray, n: int) -> torch.Tensor:
     return F.one_hot(torch.as_tensor(bins, dtype=torch.long), n).float()[None]
 
@@ -179,12 +203,15 @@ def decoded_f0(dec: dict) -> np.ndarray | None:
 @torch.no_grad()
 def convert_one(model, mel: np.ndarray, ref_mel: np.ndarray | None, condition: str,
                 rng: np.random.Generator, cfg: dict, source_f0: np.ndarray | None = None,
-                contours: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, tuple | None, np.ndarray | None]:
+                contours: np.ndarray | None = None, register: torch.Tensor | None = None
+                ) -> tuple[np.ndarray, np.ndarray, tuple | None, np.ndarray | None]:
     """``condition`` for source ``mel`` [T, M] -> (mel [T, M], codes [T, 2], span, F0 [T] Hz or None).
 
     The F0 is the harmonic source's (:func:`decoded_f0`); for ``copy`` it is
     ``source_f0`` (the analysed F0 of the source, Hz), so copy-synthesis measures the vocoder alone.
     ``contours`` [T, 3]: the source's prosody contours, for a model whose prosody encoder reads them.
+    ``register`` [1, 2]: the harmonic source's voiced log-F0 range (:func:`rendered_register`;
+    None: predicted from the rendered voice's Z_s).
     """
     a = model.analyse(torch.from_numpy(np.array(mel, dtype=np.float32))[None],
                       None if contours is None else torch.from_numpy(contours)[None])
@@ -202,7 +229,8 @@ def convert_one(model, mel: np.ndarray, ref_mel: np.ndarray | None, condition: s
         bins_f, bins_e, span = edit_bins(condition, bins_f, bins_e, rng, cfg)
     codes = (_onehot(bins_f, model.n_bins), _onehot(bins_e, model.n_bins)) if has_p else (None, None)
     position = sub_bin_position(bins_f, a["pitch_detail"].numpy(), model.n_bins) if has_p else None
-    dec = model.decode_all(a["z_c"], z_s, *codes, pitch_position=position, spectrum=spectrum)
+    dec = model.decode_all(a["z_c"], z_s, *codes, f0_range=register if has_p else None,
+                           pitch_position=position, spectrum=spectrum)
     return dec["mel"][0].numpy(), np.stack([bins_f, bins_e], 1).astype(np.float32), span, decoded_f0(dec)
 
 
@@ -217,14 +245,16 @@ def conditions_for(model, wanted: list[str]) -> list[str]:
 
 def convert_all(model, mels: dict, refs: dict, ref_mels: dict, out_dir: str | Path, cfg: dict, vocoder,
                 sample_rate: int, progress: bool = True, source_f0: dict | None = None,
-                contours: dict | None = None) -> dict:
+                contours: dict | None = None, ranges: dict | None = None) -> dict:
     """Run every condition of ``cfg['conditions']`` on the ``mels`` (utt -> [T, M]) into ``out_dir``.
 
     ``refs``: utt -> its reference utterance X' (:func:`choose_references`), whose mel is in
     ``ref_mels``; ``cfg``: conditions, seed, pitch_shift, energy_shift, emphasis_min_frames, question_fraction;
     ``vocoder(mel, f0)`` (:func:`pystn.vocoder.make_vocoder`); ``source_f0``: utt -> analysed F0 [T]
     in Hz (the copy-synthesis excitation); ``contours``: utt -> prosody contours [T, 3]
-    (:func:`pystn.prosody.model_contours`, for a ``prosody_contours`` model). Returns {condition: n_utterances}.
+    (:func:`pystn.prosody.model_contours`, for a ``prosody_contours`` model); ``ranges``: utt -> analysed
+    voiced log-F0 range [2] of sources and references (``cfg['register']`` 'analysed'). Returns
+    {condition: n_utterances}.
     """
     import soundfile as sf
     from tqdm import tqdm
@@ -238,8 +268,9 @@ def convert_all(model, mels: dict, refs: dict, ref_mels: dict, out_dir: str | Pa
         feats, codes, spans, wavs = [], [], {}, {}
         for i, u in enumerate(tqdm(utts, desc=f"convert {cond}", disable=not progress, mininterval=2.0)):
             rng = np.random.default_rng([cfg["seed"], i, CONDITIONS.index(cond)])
+            register = rendered_register(cond, u, refs, ranges, cfg.get("register", "predicted"))
             mel, code, span, f0 = convert_one(model, mels[u], ref_mels[refs[u]], cond, rng, cfg,
-                                              (source_f0 or {}).get(u), (contours or {}).get(u))
+                                              (source_f0 or {}).get(u), (contours or {}).get(u), register)
             feats.append((u, mel.astype(np.float32)))
             codes.append((u, code))
             if span is not None:

@@ -219,3 +219,36 @@ def test_the_speaker_swap_takes_the_reference_s_spectrum():
     np.testing.assert_allclose(swapped, direct_swap, atol=1e-5)
     np.testing.assert_allclose(recon, direct_recon, atol=1e-5)
     assert not np.allclose(recon, swapped)
+
+
+def test_rendered_register_is_the_rendered_voice_s_analysed_range():
+    ranges = {"x": np.array([4.6, 5.0]), "ref": np.array([5.2, 5.6]), "mute": np.array([0.0, 0.0])}
+    refs = {"x": "ref", "mute": "x"}
+    assert C.rendered_register("recon", "x", refs, ranges, "predicted") is None
+    assert C.rendered_register("recon", "x", refs, ranges, "analysed").tolist() == [[pytest.approx(4.6),
+                                                                                  pytest.approx(5.0)]]
+    assert C.rendered_register("pitch", "x", refs, ranges, "analysed")[0, 0].item() == pytest.approx(4.6)
+    assert C.rendered_register("speaker", "x", refs, ranges, "analysed")[0, 1].item() == pytest.approx(5.6)
+    assert C.rendered_register("recon", "mute", refs, ranges, "analysed") is None  # nothing voiced: Z_s's
+    with pytest.raises(ValueError, match="convert.register"):
+        C.rendered_register("recon", "x", refs, ranges, "measured")
+    with pytest.raises(DataError, match="'ref'"):
+        C.rendered_register("speaker", "x", refs, {"x": ranges["x"]}, "analysed")
+
+
+def test_convert_all_renders_in_the_analysed_register(tmp_path):
+    torch.manual_seed(0)
+    model = build_stn(with_mel_preset({**TINY_MODEL, "harmonic": True}, TINY_MEL_PRESET)).eval()
+    rng = np.random.default_rng(0)
+    mels = {f"spk00{s}_neutral_000": rng.normal(-4, 1, (30, 12)).astype(np.float32) for s in range(2)}
+    refs = {"spk000_neutral_000": "spk001_neutral_000", "spk001_neutral_000": "spk000_neutral_000"}
+    ranges = {"spk000_neutral_000": np.array([4.5, 4.6]), "spk001_neutral_000": np.array([5.4, 5.5])}
+    rendered = []
+    cfg = dict(CFG, conditions=["recon", "speaker"], register="analysed")
+    C.convert_all(model, mels, refs, mels, tmp_path, cfg,
+                  lambda mel, f0: rendered.append(f0) or np.zeros(8, np.float32), 8000, progress=False,
+                  ranges=ranges)
+    recon, speaker = rendered[0], rendered[2]  # conditions, then utterances: spk000's X̂, ..., spk000's X_s
+    assert (recon > 0).any() and np.all(np.log(recon[recon > 0]) >= 4.5 - 1e-4)
+    assert np.all(np.log(recon[recon > 0]) <= 4.6 + 1e-4)
+    assert np.all(np.log(speaker[speaker > 0]) >= 5.4 - 1e-4) and np.all(np.log(speaker[speaker > 0]) <= 5.5 + 1e-4)
