@@ -49,17 +49,18 @@ def main(argv=None) -> int:
     conv, preset = cfg["convert"], cfg["mel_preset"]
     model = load_model(Path(args.model_dir) / "final.pt", build_stn)
     mels, refs, ref_mels, keys = sources_and_references(args.mel_scp, args.data_dir, conv)
-    log_f0 = load_feats(args.f0_scp, sorted(mels)) if args.f0_scp else None  # unvoiced = 0
+    analysed_register = conv.get("register", "predicted") == "analysed"
+    if analysed_register and not args.f0_scp:
+        ap.error("convert.register 'analysed' reads the analysed F0 of the test split: give --f0-scp")
+    # the analysed log-F0 (unvoiced = 0) of the sources, and of the references for an analysed register
+    voices = sorted(set(mels) | set(refs.values())) if analysed_register else sorted(mels)
+    voice_f0 = load_feats(args.f0_scp, voices) if args.f0_scp else None
+    log_f0 = None if voice_f0 is None else {u: voice_f0[u] for u in sorted(mels)}
     energy = load_feats(args.energy_scp, sorted(mels)) if args.energy_scp and model.reads_contours else None
     contours = model_contours(model.reads_contours, log_f0, energy, args.model_dir)
     source_f0 = None if log_f0 is None else {u: np.where(f > 0, np.exp(f), 0.0).reshape(-1)[: len(mels[u])]
                                              for u, f in log_f0.items()}
-    ranges = None  # convert.register analysed: the voiced log-F0 range of every source and reference
-    if conv.get("register", "predicted") == "analysed":
-        if not args.f0_scp:
-            ap.error("convert.register 'analysed' reads the analysed F0 of the test split: give --f0-scp")
-        voices = sorted(set(mels) | set(refs.values()))
-        ranges = {u: voiced_range(f) for u, f in load_feats(args.f0_scp, voices).items()}
+    ranges = {u: voiced_range(f) for u, f in voice_f0.items()} if analysed_register else None
     vocoder = make_vocoder(cfg["vocoder"], preset)
     started = time.time()
     done = convert_all(model, mels, refs, ref_mels, args.out_dir, conv, vocoder, int(preset["sample_rate"]),

@@ -229,8 +229,7 @@ def convert_one(model, mel: np.ndarray, ref_mel: np.ndarray | None, condition: s
         bins_f, bins_e, span = edit_bins(condition, bins_f, bins_e, rng, cfg)
     codes = (_onehot(bins_f, model.n_bins), _onehot(bins_e, model.n_bins)) if has_p else (None, None)
     position = sub_bin_position(bins_f, a["pitch_detail"].numpy(), model.n_bins) if has_p else None
-    dec = model.decode_all(a["z_c"], z_s, *codes, f0_range=register if has_p else None,
-                           pitch_position=position, spectrum=spectrum)
+    dec = model.decode_all(a["z_c"], z_s, *codes, f0_range=register, pitch_position=position, spectrum=spectrum)
     return dec["mel"][0].numpy(), np.stack([bins_f, bins_e], 1).astype(np.float32), span, decoded_f0(dec)
 
 
