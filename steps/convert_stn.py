@@ -39,7 +39,7 @@ def main(argv=None) -> int:
     from pystn.batching import load_feats
     from pystn.io import write_json
     from pystn.models.stn import build_stn
-    from pystn.models.stn_convert import convert_all, sources_and_references
+    from pystn.models.stn_convert import convert_all, register_choice, sources_and_references
     from pystn.prosody import model_contours, voiced_range
     from pystn.training import load_model
     from pystn.vocoder import make_vocoder
@@ -49,7 +49,7 @@ def main(argv=None) -> int:
     conv, preset = cfg["convert"], cfg["mel_preset"]
     model = load_model(Path(args.model_dir) / "final.pt", build_stn)
     mels, refs, ref_mels, keys = sources_and_references(args.mel_scp, args.data_dir, conv)
-    analysed_register = conv.get("register", "predicted") == "analysed"
+    analysed_register = register_choice(conv) == "analysed"
     if analysed_register and not args.f0_scp:
         ap.error("convert.register 'analysed' reads the analysed F0 of the test split: give --f0-scp")
     # the analysed log-F0 (unvoiced = 0) of the sources, and of the references for an analysed register

@@ -160,16 +160,23 @@ def edit_bins(condition: str, bins_f: np.ndarray, bins_e: np.ndarray, rng: np.ra
     return bins_f, bins_e, None
 
 
-REGISTERS = ("predicted", "analysed")
+REGISTERS = ("predicted", "analysed")  # the first is the default
+
+
+def register_choice(cfg: dict) -> str:
+    """``cfg['register']`` (the ``convert`` section; 'predicted' when absent), validated."""
+    how = cfg.get("register", REGISTERS[0])
+    if how not in REGISTERS:
+        raise ValueError(f"convert.register: '{how}' is not one of {REGISTERS}")
+    return how
 
 
 def rendered_register(condition: str, utt: str, refs: dict, ranges: dict | None, how: str) -> torch.Tensor | None:
     """The register [1, 2] (voiced log-F0 lo, hi) the harmonic source renders ``utt`` in under
     ``condition``: None (the model predicts it from Z_s) for ``how`` = 'predicted', or for an
     utterance with nothing voiced; else ``ranges`` (utt -> :func:`pystn.prosody.voiced_range`)
-    of X' (``refs[utt]``) for ``speaker`` and of X for the other conditions."""
-    if how not in REGISTERS:
-        raise ValueError(f"convert.register: '{how}' is not one of {REGISTERS}")
+    of X' (``refs[utt]``) for ``speaker`` and of X for the other conditions. ``how``: one of
+    :data:`REGISTERS` (:func:`register_choice`)."""
     if how == "predicted":
         return None
     voice = refs[utt] if condition == "speaker" else utt
@@ -260,6 +267,7 @@ def convert_all(model, mels: dict, refs: dict, ref_mels: dict, out_dir: str | Pa
 
     out_dir = Path(out_dir)
     utts = sorted(mels)
+    how = register_choice(cfg)
     done = {}
     for cond in conditions_for(model, cfg["conditions"]):
         cdir = out_dir / cond
@@ -267,7 +275,7 @@ def convert_all(model, mels: dict, refs: dict, ref_mels: dict, out_dir: str | Pa
         feats, codes, spans, wavs = [], [], {}, {}
         for i, u in enumerate(tqdm(utts, desc=f"convert {cond}", disable=not progress, mininterval=2.0)):
             rng = np.random.default_rng([cfg["seed"], i, CONDITIONS.index(cond)])
-            register = rendered_register(cond, u, refs, ranges, cfg.get("register", "predicted"))
+            register = rendered_register(cond, u, refs, ranges, how)
             mel, code, span, f0 = convert_one(model, mels[u], ref_mels[refs[u]], cond, rng, cfg,
                                               (source_f0 or {}).get(u), (contours or {}).get(u), register)
             feats.append((u, mel.astype(np.float32)))

@@ -230,10 +230,15 @@ def test_rendered_register_is_the_rendered_voice_s_analysed_range():
     assert C.rendered_register("pitch", "x", refs, ranges, "analysed")[0, 0].item() == pytest.approx(4.6)
     assert C.rendered_register("speaker", "x", refs, ranges, "analysed")[0, 1].item() == pytest.approx(5.6)
     assert C.rendered_register("recon", "mute", refs, ranges, "analysed") is None  # nothing voiced: Z_s's
-    with pytest.raises(ValueError, match="convert.register"):
-        C.rendered_register("recon", "x", refs, ranges, "measured")
     with pytest.raises(DataError, match="'ref'"):
         C.rendered_register("speaker", "x", refs, {"x": ranges["x"]}, "analysed")
+
+
+def test_register_choice_defaults_to_the_head_and_names_the_key_of_an_unknown_one():
+    assert C.register_choice({}) == "predicted"
+    assert C.register_choice({"register": "analysed"}) == "analysed"
+    with pytest.raises(ValueError, match="convert.register: 'measured'"):
+        C.register_choice({"register": "measured"})
 
 
 def test_convert_all_renders_in_the_analysed_register(tmp_path):
