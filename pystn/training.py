@@ -343,17 +343,27 @@ def load_model(path: str | Path, build: Callable[[dict], torch.nn.Module], devic
     return model.to(device).eval()
 
 
-def init_weights(model: torch.nn.Module, path: str | Path, model_config: dict) -> None:
-    """Start ``model`` from the weights of another run's ``final.pt`` (a fine-tune). The saved
-    model config must equal ``model_config``: a DataError names the file and the keys that differ."""
+def init_weights(model: torch.nn.Module, path: str | Path, model_config: dict, fresh: tuple[str, ...] = (),
+                 fresh_keys: tuple[str, ...] = ()) -> None:
+    """Start ``model`` from the weights of another run's ``final.pt`` (a fine-tune), except the child
+    modules named in ``fresh`` (e.g. ``('prosody',)``), which keep ``model``'s own new initialisation.
+    The saved model config must equal ``model_config`` outside ``fresh_keys`` (settings that shape
+    only the fresh modules): a DataError names the file and the keys that differ; a KeyError an
+    unknown module."""
+    children = dict(model.named_children())
+    unknown = [name for name in fresh if name not in children]
+    if unknown:
+        raise KeyError(f"cannot start {unknown} afresh: the model's modules are {sorted(children)}")
     state = read_final(path)
     saved = state.get("model_config", {})
-    differ = sorted(k for k in set(saved) | set(model_config) if saved.get(k) != model_config.get(k))
+    differ = sorted(k for k in set(saved) | set(model_config)
+                    if saved.get(k) != model_config.get(k) and k not in fresh_keys)
     if differ:
         raise DataError(f"'{path}' was trained with another model config (keys {differ}: "
                         f"{ {k: saved.get(k) for k in differ} } there, { {k: model_config.get(k) for k in differ} } "
                         f"here); a fine-tune keeps the architecture")
-    model.load_state_dict(state["model"])
+    kept = {k: v for k, v in state["model"].items() if k.split(".", 1)[0] not in fresh}
+    model.load_state_dict(kept, strict=not fresh)
 
 
 def read_train_log(out_dir: str | Path) -> list[dict]:

@@ -7,7 +7,7 @@ from snakemake.utils import validate
 from tests.workflow.conftest import ROOT, merged_config
 
 
-@pytest.mark.parametrize("paper_config", ["configs/vctk.yaml", "configs/voxceleb.yaml", "configs/synth_intonation.yaml"])
+@pytest.mark.parametrize("paper_config", ["configs/vctk.yaml", "configs/voxceleb.yaml", "configs/synth_plain.yaml"])
 def test_paper_configs_pass_the_schemas(paper_config):
     config = merged_config(paper_config)
     validate(config, str(ROOT / "schemas/config.schema.yaml"))
@@ -15,14 +15,15 @@ def test_paper_configs_pass_the_schemas(paper_config):
         validate(config[track], str(ROOT / f"schemas/{track}.schema.yaml"))
 
 
-def test_synth_intonation_overlay_keeps_the_default_corpus_and_adds_valid_habits():
+def test_default_corpus_has_valid_habits_and_the_plain_overlay_only_drops_them():
     from local.prepare_synth import check_intonation
 
     default = merged_config("config.yaml")["corpora"]["synth"]
-    synth = merged_config("configs/synth_intonation.yaml")["corpora"]["synth"]
-    assert "intonation" not in default
-    assert {k: v for k, v in synth.items() if k != "intonation"} == default
-    assert check_intonation(synth["intonation"]) == synth["intonation"]
+    plain = merged_config("configs/synth_plain.yaml")["corpora"]["synth"]
+    assert check_intonation(default["intonation"]) == default["intonation"]
+    assert plain["intonation"] is None and check_intonation(plain["intonation"]) is None
+    assert {k: v for k, v in plain.items() if k != "intonation"} == {k: v for k, v in default.items()
+                                                                       if k != "intonation"}
 
 
 def test_voxceleb_bnf_dnns_inherit_no_cpu_recipe_additions():

@@ -27,7 +27,7 @@ from pystn.io import DataError
 from pystn.losses import stn_loss
 from pystn.models.stn import build_stn
 from pystn.prosody import joint_target, prosody_contours, voiced_range
-from pystn.models.stn_variants import variant_config, variant_names  # noqa: F401  (re-exported)
+from pystn.models.stn_variants import PROSODY_ENCODER_KEYS, variant_config, variant_names  # noqa: F401  (re-exported)
 from pystn.training import init_weights, train, train_config
 
 
@@ -165,8 +165,9 @@ def train_stn(mel_scp: str, f0_scp: str | None, energy_scp: str | None, out_dir:
     content_warp (the content encoder's input, both :func:`make_batch_fn`)}, 'train': TrainConfig dict}.
     β-VAEVC (``model.prosody: false``) needs neither f0 nor energy;
     ``spk_source: other`` needs ``utt2spk_path``. ``init_path``: a trained ``final.pt`` of the same
-    model config to start from (Table 3's sweep as fine-tunes, ``stn.sweep.init``); the run's own
-    checkpoints, when it has some, still win (resume).
+    model config to start from (Table 3's sweep as fine-tunes, ``stn.sweep.init``), except the modules
+    of ``cfg['reinit']`` (``stn.sweep.reinit``), which start afresh (a fresh prosody encoder may also
+    differ in :data:`PROSODY_ENCODER_KEYS`); the run's own checkpoints, when it has some, still win (resume).
     """
     from pystn.io import read_kv
 
@@ -178,7 +179,9 @@ def train_stn(mel_scp: str, f0_scp: str | None, energy_scp: str | None, out_dir:
     if other and not utt2spk_path:
         raise DataError("stn data.spk_source 'other' needs the training utt2spk")
     inputs = [p for p in (mel_scp, f0_scp, energy_scp, utt2spk_path if other else None, init_path) if p]
-    tcfg = train_config(cfg["train"], inputs, extra={"loss": cfg["loss"], "data": d, "init": init_path})
+    reinit = list(cfg.get("reinit") or []) if init_path else []
+    tcfg = train_config(cfg["train"], inputs, extra={"loss": cfg["loss"], "data": d, "init": init_path,
+                                                     **({"reinit": reinit} if reinit else {})})
     data = load_training_data(mel_scp, f0_scp, energy_scp, min_frames=max(d["seg_min"], 16))
     batch_fn = make_batch_fn(data, d["batch_size"], d["seg_min"], d["seg_max"], d["spk_frames"],
                              d["chunk"], tcfg.seed, read_kv(utt2spk_path) if other else None,
@@ -190,7 +193,8 @@ def train_stn(mel_scp: str, f0_scp: str | None, energy_scp: str | None, out_dir:
     if d.get("norm_mel", False):
         model.set_mel_stats(*mel_stats(data))
     if init_path:
-        init_weights(model, init_path, cfg["model"])
+        init_weights(model, init_path, cfg["model"], fresh=tuple(reinit),
+                     fresh_keys=PROSODY_ENCODER_KEYS if "prosody" in reinit else ())
     return train(model, batch_fn, make_loss_fn(cfg["loss"]), out_dir, tcfg, model_config=cfg["model"],
                  progress=progress)
 

@@ -35,6 +35,7 @@ def sweep_init(stn_cfg: dict, variant: str) -> str | None:
 
 HARMONIC_PRESET_KEYS = ("sample_rate", "n_fft", "fmin", "fmax")
 PROSODY_DATA_KEYS = ("prosody_warp", "prosody_warp_share")  # data settings of the prosody encoder alone
+PROSODY_ENCODER_KEYS = ("prosody_contours",)  # model settings that shape the prosody encoder alone
 
 
 def with_mel_preset(model_cfg: dict, mel_preset: dict | None) -> dict:
@@ -55,7 +56,8 @@ def variant_config(stn_cfg: dict, variant: str, device: str | None = None, mel_p
     ``stn``: the base settings. ``beta_vaevc``: base merged with ``beta_vaevc:``, whose ``loss``
     replaces the base's (β weights, no capacities) and without the prosody encoder's data keys.
     ``cp<x>``: base merged with ``sweep.overrides`` (null: none) and ``loss.C_p = x`` (Table 3;
-    with ``sweep.init`` the training starts from that variant's model, :func:`sweep_init`).
+    with ``sweep.init`` the training starts from that variant's model, :func:`sweep_init`, whose
+    modules listed in ``sweep.reinit`` (e.g. ``[prosody]``) start afresh: key ``reinit``).
     ``mel_preset`` (stn_mel) fills in the harmonic source's settings (:func:`with_mel_preset`).
     """
     cfg = _variant_config(stn_cfg, variant, device)
@@ -77,5 +79,7 @@ def _variant_config(stn_cfg: dict, variant: str, device: str | None) -> dict:
     if c_p is not None:
         if c_p not in [float(c) for c in stn_cfg["sweep"]["C_p"]]:
             raise KeyError(f"variant '{variant}': C_p={c_p} is not in stn.sweep.C_p {stn_cfg['sweep']['C_p']}")
-        return _merge(_merge(base, stn_cfg["sweep"].get("overrides") or {}), {"loss": {"C_p": c_p}})
+        cfg = _merge(_merge(base, stn_cfg["sweep"].get("overrides") or {}), {"loss": {"C_p": c_p}})
+        reinit = stn_cfg["sweep"].get("reinit") or []
+        return {**cfg, "reinit": list(reinit)} if reinit else cfg
     raise KeyError(f"unknown stn variant '{variant}' (known: {variant_names(stn_cfg)})")

@@ -237,6 +237,17 @@ def test_sweep_fine_tune_starts_from_the_given_model(tiny_feats, tmp_path):
     fresh = ST.train_stn(*_scps(tiny_feats), tmp_path / "fresh", frozen, progress=False)
     assert not all(torch.equal(p, q) for p, q in zip(main.parameters(), fresh.parameters()))
     assert json.loads((tmp_path / "cp" / "config.json").read_text())["train"]["extra"]["init"].endswith("final.pt")
+    redrawn = ST.train_stn(*_scps(tiny_feats), tmp_path / "cp_reinit", dict(frozen, reinit=["prosody"]),
+                           progress=False, init_path=str(tmp_path / "main" / "final.pt"))
+    for (name, p), q in zip(main.named_parameters(), redrawn.parameters()):
+        assert torch.equal(p, q) != name.startswith("prosody."), name  # the prosody encoder alone starts afresh
+    contours = dict(frozen, reinit=["prosody"], model=dict(frozen["model"], prosody_contours=True))
+    redrawn = ST.train_stn(*_scps(tiny_feats), tmp_path / "cp_contours", contours, progress=False,
+                           init_path=str(tmp_path / "main" / "final.pt"))  # a fresh encoder may read other inputs
+    assert redrawn.reads_contours
+    with pytest.raises(KeyError, match=r"cannot start \['prosdy'\] afresh: the model's modules are \[.*'prosody'"):
+        ST.train_stn(*_scps(tiny_feats), tmp_path / "bad_reinit", dict(frozen, reinit=["prosdy"]),
+                     progress=False, init_path=str(tmp_path / "main" / "final.pt"))
     other = tiny_variant(2)
     other["model"] = dict(other["model"], d_content=6)
     with pytest.raises(DataError, match=r"main/final.pt' was trained with another model config \(keys \['d_content'\]"):
@@ -265,6 +276,10 @@ def test_variant_config_resolution():
     fine_tune = dict(stn, sweep={"C_p": [1.5], "init": "stn", "overrides": None})
     assert [sweep_init(fine_tune, v) for v in ("stn", "beta_vaevc", "cp1.5")] == [None, None, "stn"]
     assert ST.variant_config(fine_tune, "cp1.5")["train"] == {"steps": 100}  # overrides null: none
+    assert "reinit" not in ST.variant_config(fine_tune, "cp1.5")
+    redrawn = dict(fine_tune, sweep=dict(fine_tune["sweep"], reinit=["prosody"]))
+    assert ST.variant_config(redrawn, "cp1.5")["reinit"] == ["prosody"]
+    assert "reinit" not in ST.variant_config(redrawn, "stn")
     with pytest.raises(KeyError, match="sweep.init must be 'stn'"):
         sweep_init(dict(stn, sweep={"C_p": [1.5], "init": "beta_vaevc"}), "cp1.5")
     harmonic = dict(stn, model={"d_model": 8, "harmonic": {"sigma_hz": 10.0}},
