@@ -280,7 +280,8 @@ def stn_this_run():
     sweep_steps = sweep.get("train", {}).get("steps", t["steps"])
     sweep_settings = "".join(f", {block}.{key} {value}" for block in ("model", "data")
                              for key, value in sweep.get(block, {}).items())
-    sweep_kind = f"the main model fine-tuned {sweep_steps} steps per C_p" if c["sweep"].get("init") else \
+    fresh = "".join(f", its {name} afresh" for name in c["sweep"].get("reinit") or [])
+    sweep_kind = f"the main model fine-tuned {sweep_steps} steps per C_p{fresh}" if c["sweep"].get("init") else \
         f"sweep {sweep_steps}"
     beta_steps = stn_variant_config(c, "beta_vaevc", config["device"], W.preset(config, "stn_mel"))["train"]["steps"] \
         if c.get("beta_vaevc") else t["steps"]
