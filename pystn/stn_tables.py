@@ -1,7 +1,8 @@
 """The SpeechTripleNet track's final tables, figures and metrics (results/07_score/stn/).
 
 Inputs are the per-variant scores (``<score>/<variant>/metrics.json``), the Table 3
-EER files (``<score>/eer/cp<C_p>.json``), the training logs and the conversions.
+EER files (``<score>/eer/cp<C_p>[r<k>].json``, a sweep model per C_p and training seed), the training
+logs and the conversions.
 Every table prints this run's value beside the paper's (``configs/targets/stn.yaml``).
 """
 
@@ -34,29 +35,42 @@ def table2(scores: dict, paper: dict) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
-def table3(eers: dict[float, dict], paper: dict, kl_p: dict[float, float] | None = None,
-           main: tuple[str, dict] | None = None) -> tuple[list[str], list[list[str]]]:
-    """EER per latent (rows) per C_p (columns): 'this run (paper)'; ``main`` = (label, EER dict)
-    of the main model, a last column.
+def replicate_stats(runs: list[dict]) -> tuple[dict, dict]:
+    """Mean and sample standard deviation (ddof 1; empty for one run) of each number that every
+    run's dict holds: the EERs of one C_p over the sweep's replicates (training seeds)."""
+    keys = [k for k in runs[0] if all(isinstance(r.get(k), (int, float)) for r in runs)]
+    values = {k: np.array([r[k] for r in runs], dtype=np.float64) for k in keys}
+    mean = {k: float(v.mean()) for k, v in values.items()}
+    sd = {k: float(v.std(ddof=1)) for k, v in values.items()} if len(runs) > 1 else {}
+    return mean, sd
 
-    ``kl_p``: C_p -> KL(Z_p) at the last training step (nats/frame), printed as a last row.
-    While KL(Z_p) < C_p the capacity term γ_p|KL − C_p| (Eq. 5) has the gradient −γ_p ∇KL
-    whatever C_p is, so models whose KL never reached their capacity are the same model.
+
+def table3(eers: dict[float, list[dict]], paper: dict, kl_p: dict[float, list[float]] | None = None,
+           main: tuple[str, dict] | None = None) -> tuple[list[str], list[list[str]]]:
+    """EER per latent (rows) per C_p (columns): 'this run (paper)'; ``eers``: C_p -> the EER dicts of
+    its sweep replicates (``stn.sweep.replicates``), printed as 'mean ± sd' when there are several
+    (the mean alone where they agree to 4 decimals, as for the seed-independent targets Y_f, Y_e);
+    ``main`` = (label, EER dict) of the main model, a last column.
+
+    ``kl_p``: C_p -> KL(Z_p) at the last training step of each replicate (nats/frame), their mean
+    printed as a last row. While KL(Z_p) < C_p the capacity term γ_p|KL − C_p| (Eq. 5) has the
+    gradient −γ_p ∇KL whatever C_p is, so models whose KL never reached their capacity are the same model.
     Rows for Z_c (the time-averaged content latent), Y_f / Y_e (the time-averaged Eq. 2 targets),
     the codes' distance from them (:func:`pystn.stn_score.target_distance`) and for the harmonic
     source's register (:func:`pystn.stn_score.register_fit`) appear when the EER files have them.
     """
     cps = sorted(eers)
-    columns = [eers[c] for c in cps] + ([main[1]] if main else [])
+    columns = [replicate_stats(eers[c]) for c in cps] + ([(main[1], {})] if main else [])
     header = ["EER"] + [f"C_p={c:g}" for c in cps] + ([main[0]] if main else [])
 
     def row(label: str, key: str, paper_key: str | None = None) -> list[str] | None:
-        if not any(key in col for col in columns):
+        if not any(key in mean for mean, _ in columns):
             return None
         cells = [label]
-        for k, col in enumerate(columns):
+        for k, (mean, sd) in enumerate(columns):
             ref = paper.get(float(cps[k]), {}).get(paper_key) if paper_key and k < len(cps) else None
-            this = fmt_cell(col.get(key))
+            spread = sd.get(key, 0.0) >= 5e-5  # the targets' rows (Y_f, Y_e) do not depend on the seed
+            this = fmt_cell(mean.get(key)) + (f" ± {sd[key]:.4f}" if spread else "")
             cells.append(this if ref is None else f"{this} ({ref:.4f})")
         return cells
 
@@ -72,8 +86,9 @@ def table3(eers: dict[float, dict], paper: dict, kl_p: dict[float, float] | None
              row("register from Z_s: spread / analysed spread (< 1: compressed)", "register_spread")]
     rows = [r for r in rows if r]
     if kl_p:
+        kl = {c: float(np.mean(v)) for c, v in kl_p.items() if v}
         rows.append(["KL(Z_p) at the last step, nats/frame"] +
-                    [("–" if c not in kl_p else f"{kl_p[c]:.2f} ({kl_vs_capacity(kl_p[c], c)})")
+                    [("–" if c not in kl else f"{kl[c]:.2f} ({kl_vs_capacity(kl[c], c)})")
                      for c in cps] + (["–"] if main else []))
     return header, rows
 
@@ -119,8 +134,10 @@ def flat_metrics(scores: dict, eers: dict, train: dict) -> dict:
                             if isinstance(x, (int, float)) and x is not None})
             elif isinstance(summ, (int, float)):
                 out[f"{v}.{cond}"] = float(summ)
-    for c, e in eers.items():
-        out.update({f"table3.cp{c:g}.{k}": float(x) for k, x in e.items()})
+    for c, runs in eers.items():
+        mean, sd = replicate_stats(runs)
+        out.update({f"table3.cp{c:g}.{k}": x for k, x in mean.items()})
+        out.update({f"table3.cp{c:g}.{k}_sd": x for k, x in sd.items()})
     for v, info in train.items():
         out.update({f"train.{v}.{k}": float(x) for k, x in info.items()})
     return {k: x for k, x in out.items() if not np.isnan(x)}
@@ -139,9 +156,10 @@ def quality_checks(scores: dict, eers: dict) -> dict:
     }
     if len(eers) >= 2:
         cps = sorted(eers)
-        zf = [eers[c]["eer_Z_f"] for c in cps]
+        mean = {c: replicate_stats(eers[c])[0] for c in cps}
+        zf = [mean[c]["eer_Z_f"] for c in cps]
         checks["check.eer_zf_falls_with_cp"] = float(zf[-1] < zf[0])
-        checks["check.eer_zs_below_zf"] = float(all(eers[c]["eer_Z_s"] < eers[c]["eer_Z_f"] for c in cps))
+        checks["check.eer_zs_below_zf"] = float(all(mean[c]["eer_Z_s"] < mean[c]["eer_Z_f"] for c in cps))
     return checks
 
 
@@ -174,8 +192,21 @@ def read_scores(score_root: Path, variants: list[str]) -> dict:
     return {v: read_json(score_root / v / "metrics.json") for v in variants}
 
 
-def read_eers(score_root: Path, c_ps: list[float]) -> dict[float, dict]:
-    return {float(c): read_json(score_root / "eer" / f"cp{c}.json") for c in c_ps}
+def read_eers(score_root: Path, sweep_models: list[str]) -> dict[float, list[dict]]:
+    """C_p -> the Table 3 EER files (``eer/<model>.json``) of its sweep models, in the given order."""
+    eers: dict[float, list[dict]] = {}
+    for name in sweep_models:
+        eers.setdefault(sweep_c_p(name), []).append(read_json(score_root / "eer" / f"{name}.json"))
+    return eers
+
+
+def sweep_kl_p(train: dict) -> dict[float, list[float]]:
+    """C_p -> the last KL(Z_p) of each of its sweep models, from the training summaries (:func:`train_summary`)."""
+    kl: dict[float, list[float]] = {}
+    for name, info in train.items():
+        if sweep_c_p(name) is not None and "final_kl_p" in info:
+            kl.setdefault(sweep_c_p(name), []).append(info["final_kl_p"])
+    return kl
 
 
 REFERENCE_LABELS = {"parallel": "; X' another test speaker reading X's sentence in X's style",
@@ -198,8 +229,7 @@ def write_all(out: Path, scores: dict, eers: dict, train: dict, paper: dict, lab
         write_table(out, "table3", f"Table 3: speaker verification EER from time-averaged latents vs C_p — "
                     f"{run}; paper in parentheses ({ref})",
                     *table3(eers, {float(k): v for k, v in paper.get("table3", {}).items()},
-                            {sweep_c_p(name): info["final_kl_p"] for name, info in train.items()
-                             if sweep_c_p(name) is not None and "final_kl_p" in info},
+                            sweep_kl_p(train),
                             (f"main model ({train.get('stn', {}).get('steps', 0):.0f} steps)", main_eer)
                             if main_eer else None))
     write_table(out, "emphasis", "Emphasis check: the emphasised span's mean F0 and energy vs the source X "

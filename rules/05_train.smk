@@ -3,7 +3,7 @@
 # --- track: stn ---
 # stn_train: SpeechTripleNet, its β-VAEVC baseline and the Table 3 C_p sweep
 #   results/05_train/stn/<variant>/{final.pt, config.json, train_log.jsonl, checkpoints/}
-#   variant: stn | beta_vaevc | cp<C_p> (settings: pystn.models.stn_train.variant_config)
+#   variant: stn | beta_vaevc | cp<C_p>, cp<C_p>r<k> (settings: pystn.models.stn_variants.variant_config)
 
 
 rule stn_train:
@@ -12,7 +12,7 @@ rule stn_train:
     output:
         model=STN_MODEL,
     wildcard_constraints:
-        variant="stn|beta_vaevc|cp[0-9.]+",
+        variant="stn|beta_vaevc|cp[0-9.]+(r[0-9]+)?",
     params:
         cfg=stn_train_params,
         feats_root=lambda wc, input: os.path.dirname(os.path.dirname(input.mel)),

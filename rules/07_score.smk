@@ -58,7 +58,7 @@ rule xvector:
 
 # --- track: stn ---
 # stn_score_variant   Table 1 / 2 measures of one converted variant -> results/07_score/stn/<variant>/
-# stn_score_eer       Table 3 EERs of a C_p sweep model / the main one -> results/07_score/stn/eer/{cp<C_p>,stn}.json
+# stn_score_eer       Table 3 EERs of a C_p sweep model / the main one -> results/07_score/stn/eer/{cp<C_p>[r<k>],stn}.json
 # stn_tables          tables, figures, metrics.json, samples.json  -> results/07_score/stn/
 
 
@@ -105,7 +105,7 @@ rule stn_score_eer:
     output:
         "results/07_score/stn/eer/{variant}.json",
     wildcard_constraints:
-        variant="cp[0-9.]+|stn",   # Table 3's sweep models and its last column, the main model
+        variant="cp[0-9.]+(r[0-9]+)?|stn",   # Table 3's sweep models and its last column, the main model
     params:
         model_dir=lambda wc, input: os.path.dirname(input.model),
         data_dir=lambda wc, input: os.path.dirname(input.utt2spk),
@@ -135,7 +135,7 @@ if "beta_vaevc" in config.get("stn", {}).get("variants", []):
 rule stn_tables:
     input:
         scores=expand("results/07_score/stn/{v}/metrics.json", v=config.get("stn", {}).get("variants", [])),
-        eers=expand("results/07_score/stn/eer/cp{c}.json", c=config.get("stn", {}).get("sweep", {}).get("C_p", [])),
+        eers=expand("results/07_score/stn/eer/{v}.json", v=stn_sweep_names(config["stn"]) if "stn" in config else []),
         main_eer=["results/07_score/stn/eer/stn.json"] if "stn" in config.get("stn", {}).get("variants", []) else [],
         train=expand(STN_MODEL, variant=stn_variant_names(config["stn"]) if "stn" in config else []),
         targets=lambda wc: config["stn"]["score"]["targets"],
@@ -143,7 +143,7 @@ rule stn_tables:
     output:
         STN_TABLES,
     params:
-        cfg=lambda wc: json.dumps({"variants": config["stn"]["variants"], "c_p": config["stn"]["sweep"]["C_p"],
+        cfg=lambda wc: json.dumps({"variants": config["stn"]["variants"], "sweep": {k: config["stn"]["sweep"].get(k) for k in ("C_p", "replicates")},
                                    "targets": stn_targets_yaml(), "this_run": stn_this_run(),
                                    "reference": config["stn"]["convert"]["reference"],
                                    "f0_preset": W.preset(config, "stn_f0"),

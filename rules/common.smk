@@ -186,8 +186,9 @@ def xv_ivector_params(fe):
 
 
 # --- 05_train ---
-from pystn.models.stn_variants import sweep_init as stn_sweep_init, variant_config as stn_variant_config, \
-    variant_names as stn_variant_names
+from pystn.models.stn_variants import sweep_init as stn_sweep_init, sweep_names as stn_sweep_names, \
+    sweep_replicates as stn_sweep_replicates, variant_config as stn_variant_config, \
+    variant_names as stn_variant_names, variant_seed as stn_variant_seed
 
 
 def stn_feats(split, feat):
@@ -208,7 +209,7 @@ def stn_train_inputs(wc):
 
 def stn_train_params(wc):
     cfg = stn_variant_config(config["stn"], wc.variant, config["device"], W.preset(config, "stn_mel"))
-    cfg["train"] = dict(cfg["train"], seed=config["seed"], precision=config["precision"])
+    cfg["train"] = dict(cfg["train"], seed=stn_variant_seed(wc.variant, config["seed"]), precision=config["precision"])
     return json.dumps(cfg, sort_keys=True)
 
 
@@ -281,8 +282,9 @@ def stn_this_run():
     sweep_settings = "".join(f", {block}.{key} {value}" for block in ("model", "data")
                              for key, value in sweep.get(block, {}).items())
     fresh = "".join(f", its {name} afresh" for name in c["sweep"].get("reinit") or [])
-    sweep_kind = f"the main model fine-tuned {sweep_steps} steps per C_p{fresh}" if c["sweep"].get("init") else \
-        f"sweep {sweep_steps}"
+    seeds = stn_sweep_replicates(c)
+    sweep_kind = (f"the main model fine-tuned {sweep_steps} steps per C_p{fresh}" if c["sweep"].get("init") else
+                  f"sweep {sweep_steps}") + (f", {seeds} training seeds per C_p: mean ± sd" if seeds > 1 else "")
     beta_steps = stn_variant_config(c, "beta_vaevc", config["device"], W.preset(config, "stn_mel"))["train"]["steps"] \
         if c.get("beta_vaevc") else t["steps"]
     beta_kind = f"β-VAEVC {beta_steps} steps; " if beta_steps != t["steps"] else ""

@@ -3,10 +3,10 @@
 
 usage: tabulate_stn.py --config-json JSON <score-root> <train-root> <convert-root> <data-dir> <out-dir>
 
-<score-root> holds <variant>/metrics.json and eer/cp<C_p>.json (and eer/stn.json, the main
+<score-root> holds <variant>/metrics.json and eer/<sweep model>.json, cp<C_p>[r<k>] (and eer/stn.json, the main
 model's, when the variants include stn); <train-root> the training
 dirs (results/05_train/stn); <convert-root> results/06_convert/stn. JSON:
-{'variants', 'c_p', 'targets' (configs/targets/stn.yaml content), 'this_run' (label),
+{'variants', 'sweep' ({'C_p', 'replicates'}), 'targets' (configs/targets/stn.yaml content), 'this_run' (label),
 'reference' (convert.reference: how X' was drawn),
 'f0_preset', 'energy_preset', 'fig2_utt' (or null: the first converted utterance), 'n_samples'}.
 """
@@ -52,7 +52,7 @@ def main(argv=None) -> int:
 
     from pystn import stn_tables as T
     from pystn.io import read_json, read_kv, write_json
-    from pystn.models.stn_variants import variant_names
+    from pystn.models.stn_variants import sweep_names, variant_names
     from pystn.plots.stn import plot_editing, plot_losses
     from pystn.training import read_train_log
 
@@ -60,11 +60,12 @@ def main(argv=None) -> int:
     out, conv_root = Path(args.out_dir), Path(args.convert_root)
     out.mkdir(parents=True, exist_ok=True)
     variants = cfg["variants"]
-    train_names = variant_names({"variants": variants, "sweep": {"C_p": cfg["c_p"]}})
+    stn_cfg = {"variants": variants, "sweep": cfg["sweep"]}
+    train_names = variant_names(stn_cfg)
     train = {v: T.train_summary(Path(args.train_root) / v) for v in train_names}
     main_eer = Path(args.score_root) / "eer" / "stn.json"
     metrics = T.write_all(out, T.read_scores(Path(args.score_root), variants),
-                          T.read_eers(Path(args.score_root), cfg["c_p"]), train, cfg["targets"],
+                          T.read_eers(Path(args.score_root), sweep_names(stn_cfg)), train, cfg["targets"],
                           {"this_run": cfg["this_run"], "reference": cfg.get("reference")},
                           read_json(main_eer) if "stn" in variants else None)
     plot_losses({v: read_train_log(Path(args.train_root) / v) for v in train_names}, out / "losses.png")

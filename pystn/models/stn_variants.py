@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 
 def _merge(base: dict, over: dict) -> dict:
     """Recursive dict merge: ``over`` wins; nested dicts are merged."""
@@ -11,14 +13,45 @@ def _merge(base: dict, over: dict) -> dict:
     return out
 
 
+SWEEP_VARIANT = re.compile(r"cp(?P<c_p>[0-9]+(?:\.[0-9]+)?)(?:r(?P<replicate>[1-9][0-9]*))?")
+
+
+def sweep_replicates(stn_cfg: dict) -> int:
+    """Training seeds per C_p of the Table 3 sweep (``sweep.replicates``, default 1)."""
+    return int(stn_cfg["sweep"].get("replicates") or 1)
+
+
+def sweep_variant(c_p, replicate: int = 0) -> str:
+    """Name of a Table 3 sweep model: ``cp<C_p>`` (replicate 0, the run's seed), ``cp<C_p>r<k>`` (seed + k)."""
+    return f"cp{c_p}" + (f"r{replicate}" if replicate else "")
+
+
+def sweep_names(stn_cfg: dict) -> list[str]:
+    """Every Table 3 sweep model: one per C_p and replicate (:func:`sweep_variant`)."""
+    return [sweep_variant(c, k) for c in stn_cfg["sweep"]["C_p"] for k in range(sweep_replicates(stn_cfg))]
+
+
 def variant_names(stn_cfg: dict) -> list[str]:
-    """Every trained variant: the listed ``variants`` plus one ``cp<C_p>`` per Table 3 sweep value."""
-    return list(stn_cfg["variants"]) + [f"cp{c}" for c in stn_cfg["sweep"]["C_p"]]
+    """Every trained variant: the listed ``variants`` plus the Table 3 sweep models (:func:`sweep_names`)."""
+    return list(stn_cfg["variants"]) + sweep_names(stn_cfg)
 
 
 def sweep_c_p(variant: str) -> float | None:
-    """C_p of a Table 3 sweep variant ``cp<C_p>`` (as :func:`variant_names` writes it); None otherwise."""
-    return float(variant[2:]) if variant.startswith("cp") else None
+    """C_p of a Table 3 sweep variant (as :func:`sweep_variant` writes it); None otherwise."""
+    m = SWEEP_VARIANT.fullmatch(variant)
+    return float(m["c_p"]) if m else None
+
+
+def sweep_replicate(variant: str) -> int:
+    """Replicate k of a Table 3 sweep variant ``cp<C_p>r<k>`` (0 for ``cp<C_p>`` and every other variant)."""
+    m = SWEEP_VARIANT.fullmatch(variant)
+    return int(m["replicate"] or 0) if m else 0
+
+
+def variant_seed(variant: str, seed: int) -> int:
+    """Training seed of a variant: the run's ``seed``, plus k for the sweep's replicate k, so the
+    replicates of one C_p differ in their fresh initialisation and batches alone."""
+    return seed + sweep_replicate(variant)
 
 
 def sweep_init(stn_cfg: dict, variant: str) -> str | None:
@@ -55,7 +88,7 @@ def variant_config(stn_cfg: dict, variant: str, device: str | None = None, mel_p
 
     ``stn``: the base settings. ``beta_vaevc``: base merged with ``beta_vaevc:``, whose ``loss``
     replaces the base's (β weights, no capacities) and without the prosody encoder's data keys.
-    ``cp<x>``: base merged with ``sweep.overrides`` (null: none) and ``loss.C_p = x`` (Table 3;
+    ``cp<x>`` / ``cp<x>r<k>``: base merged with ``sweep.overrides`` (null: none) and ``loss.C_p = x`` (Table 3;
     with ``sweep.init`` the training starts from that variant's model, :func:`sweep_init`, whose
     modules listed in ``sweep.reinit`` (e.g. ``[prosody]``) start afresh: key ``reinit``).
     ``mel_preset`` (stn_mel) fills in the harmonic source's settings (:func:`with_mel_preset`).
@@ -79,6 +112,9 @@ def _variant_config(stn_cfg: dict, variant: str, device: str | None) -> dict:
     if c_p is not None:
         if c_p not in [float(c) for c in stn_cfg["sweep"]["C_p"]]:
             raise KeyError(f"variant '{variant}': C_p={c_p} is not in stn.sweep.C_p {stn_cfg['sweep']['C_p']}")
+        if sweep_replicate(variant) >= sweep_replicates(stn_cfg):
+            raise KeyError(f"variant '{variant}': replicate {sweep_replicate(variant)} is beyond "
+                           f"stn.sweep.replicates {sweep_replicates(stn_cfg)}")
         cfg = _merge(_merge(base, stn_cfg["sweep"].get("overrides") or {}), {"loss": {"C_p": c_p}})
         reinit = stn_cfg["sweep"].get("reinit") or []
         return {**cfg, "reinit": list(reinit)} if reinit else cfg

@@ -9,6 +9,21 @@ import numpy as np
 from pystn.plots import plt, save_figure
 
 
+def run_styles(labels: list[str]) -> dict[str, dict]:
+    """Line colour and legend label per training run: the Table 3 sweep's replicates of one C_p
+    (``cp<C_p>r<k>``) share the colour of ``cp<C_p>`` and stay out of the legend."""
+    from pystn.models.stn_variants import sweep_c_p, sweep_replicate
+
+    cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    colours: dict = {}
+    styles = {}
+    for label in labels:
+        group = sweep_c_p(label) if sweep_c_p(label) is not None else label
+        colour = colours.setdefault(group, cycle[len(colours) % len(cycle)])
+        styles[label] = {"color": colour, "label": "_nolegend_" if sweep_replicate(label) else label}
+    return styles
+
+
 def plot_losses(runs: dict[str, list[dict]], path: str | Path) -> Path:
     """Training curves of every run (label -> train_log records): NLL, each KL with its capacity, L_p,
     and the harmonic source's register L1 when a run logs it."""
@@ -18,12 +33,13 @@ def plot_losses(runs: dict[str, list[dict]], path: str | Path) -> Path:
     if any("f0_range_l1" in r for recs in runs.values() for r in recs):
         panels.append(("f0_range_l1", None, "register L1 (log-F0 min, max)"))
     fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.2))
+    styles = run_styles(list(runs))
     for ax, (key, cap, title) in zip(axes, panels):
-        for i, (label, recs) in enumerate(runs.items()):
+        for label, recs in runs.items():
             steps = [r["step"] for r in recs if key in r]
             if not steps:
                 continue
-            line, = ax.plot(steps, [r[key] for r in recs if key in r], label=label, lw=1)
+            line, = ax.plot(steps, [r[key] for r in recs if key in r], lw=1, **styles[label])
             if cap and all(cap in r for r in recs if key in r):
                 ax.plot(steps, [r[cap] for r in recs if key in r], "--", color=line.get_color(), lw=0.8)
         ax.set_title(title, fontsize=9)

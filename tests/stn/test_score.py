@@ -5,6 +5,7 @@ import torch
 
 from pystn import stn_score as S
 from pystn import stn_tables as T
+from pystn.io import write_json
 from pystn.models.stn import build_stn
 from tests.stn.conftest import TINY_MODEL
 
@@ -135,9 +136,9 @@ def test_tables_print_run_and_paper_values(tmp_path):
                "emphasis": {"n": 4, "f0_rise_hz": 12.0, "energy_rise": 0.01, "both_rise_frac": 0.75}}
     paper = {"label": "paper: VCTK", "table1": {"recon": {"cer": 0.1232, "pitch_pcc": 0.9126}},
              "table3": {1.5: {"Z_f": 0.37, "Z_s": 0.07}}}
-    eers = {1.5: {"eer_Z_f": 0.4, "eer_Z_e": 0.45, "eer_Z_p": 0.4, "eer_Z_s": 0.1, "eer_Y_f": 0.48},
-            3.0: {"eer_Z_f": 0.3, "eer_Z_e": 0.45, "eer_Z_p": 0.4, "eer_Z_s": 0.1, "eer_Y_f": 0.48,
-                  "l1_Z_f_Y_f": 0.1}}
+    eers = {1.5: [{"eer_Z_f": 0.4, "eer_Z_e": 0.45, "eer_Z_p": 0.4, "eer_Z_s": 0.1, "eer_Y_f": 0.48}],
+            3.0: [{"eer_Z_f": 0.3, "eer_Z_e": 0.45, "eer_Z_p": 0.4, "eer_Z_s": 0.1, "eer_Y_f": 0.48,
+                   "l1_Z_f_Y_f": 0.1}]}
     m = T.write_all(tmp_path, {"stn": summary, "beta_vaevc": {"speaker": {"per": 0.3}}}, eers,
                     {"stn": {"steps": 10}, "cp1.5": {"final_kl_p": 1.9}, "cp3.0": {"final_kl_p": 2.4}}, paper,
                     {"this_run": "this run: synth", "reference": "parallel"},
@@ -164,6 +165,40 @@ def test_tables_print_run_and_paper_values(tmp_path):
     assert m["check.eer_zf_falls_with_cp"] == 1.0 and m["check.eer_zs_below_zf"] == 1.0
     assert math.isclose(m["check.recon_per_minus_source_per"], 0.02)
     assert (tmp_path / "table2.csv").read_text().startswith("measure,β-VAEVC,SpeechTripleNet")
+
+
+def test_table3_averages_the_sweep_replicates(tmp_path):
+    """Several training seeds per C_p (stn.sweep.replicates): Table 3 prints mean ± sample sd,
+    metrics.json holds both, and the checks compare the means."""
+    eers = {1.5: [{"eer_Z_f": 0.40, "eer_Z_s": 0.1}, {"eer_Z_f": 0.44, "eer_Z_s": 0.3}],
+            3.0: [{"eer_Z_f": 0.41, "eer_Z_s": 0.2}, {"eer_Z_f": 0.39, "eer_Z_s": 0.2, "eer_Y_f": 0.5}]}
+    m = T.write_all(tmp_path, {"stn": {}}, eers, {"cp1.5": {"final_kl_p": 1.4}, "cp1.5r1": {"final_kl_p": 1.6},
+                                                  "cp3.0": {"final_kl_p": 2.0}, "cp3.0r1": {"final_kl_p": 2.2}},
+                    {}, {"this_run": "this run"})
+    t3 = (tmp_path / "table3.md").read_text()
+    assert "| EER(Z_f) | 0.4200 ± 0.0283 | 0.4000 ± 0.0141 |" in t3
+    assert "| EER(Z_s) | 0.2000 ± 0.1414 | 0.2000 |" in t3  # replicates that agree: no spread printed
+    assert "EER(Y_f)" not in t3  # one replicate alone has it: no mean over the C_p's runs
+    assert "| 1.50 (at C_p) | 2.10 (below C_p: capacity never bound) |" in t3
+    assert math.isclose(m["table3.cp1.5.eer_Z_f"], 0.42) and math.isclose(m["table3.cp1.5.eer_Z_f_sd"], 0.02 * 2 ** 0.5)
+    assert m["check.eer_zf_falls_with_cp"] == 1.0 and m["check.eer_zs_below_zf"] == 1.0
+    assert T.replicate_stats([{"a": 1.0}]) == ({"a": 1.0}, {})  # one seed: no spread
+
+
+def test_read_eers_groups_replicates_by_c_p(tmp_path):
+    for name, eer in (("cp1.5", 0.4), ("cp1.5r1", 0.5), ("cp3", 0.3)):
+        write_json(tmp_path / "eer" / f"{name}.json", {"eer_Z_f": eer})
+    got = T.read_eers(tmp_path, ["cp1.5", "cp1.5r1", "cp3"])
+    assert got == {1.5: [{"eer_Z_f": 0.4}, {"eer_Z_f": 0.5}], 3.0: [{"eer_Z_f": 0.3}]}
+
+
+def test_loss_plot_gives_a_c_p_one_colour_for_its_replicates():
+    from pystn.plots.stn import run_styles
+
+    styles = run_styles(["stn", "cp1.5", "cp1.5r1", "cp3", "cp3r1"])
+    assert styles["cp1.5r1"]["color"] == styles["cp1.5"]["color"] != styles["cp3"]["color"]
+    assert styles["stn"]["color"] not in (styles["cp1.5"]["color"], styles["cp3"]["color"])
+    assert [styles[v]["label"] for v in ("cp1.5", "cp1.5r1")] == ["cp1.5", "_nolegend_"]
 
 
 def test_plots_write_pngs(tmp_path):

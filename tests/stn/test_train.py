@@ -8,7 +8,7 @@ from pystn.io import DataError, write_ark_scp
 from pystn.models import stn_train as ST
 from pystn.training import load_model, read_train_log
 from pystn.models.stn import build_stn
-from pystn.models.stn_variants import sweep_init, with_mel_preset
+from pystn.models.stn_variants import sweep_c_p, sweep_init, sweep_names, variant_seed, with_mel_preset
 from tests.stn.conftest import TINY_MEL_PRESET, TINY_MODEL, tiny_variant
 
 
@@ -272,6 +272,13 @@ def test_variant_config_resolution():
     assert ST.variant_config(prosodic, "beta_vaevc")["data"] == {"warp": 0.2}  # no prosody encoder, no rerun
     with pytest.raises(KeyError, match="not in stn.sweep.C_p"):
         ST.variant_config(stn, "cp9")
+    with pytest.raises(KeyError, match=r"replicate 1 is beyond stn.sweep.replicates 1"):
+        ST.variant_config(stn, "cp1.5r1")
+    seeded = dict(stn, sweep=dict(stn["sweep"], replicates=3))
+    assert sweep_names(seeded) == ["cp1.5", "cp1.5r1", "cp1.5r2", "cp2.0", "cp2.0r1", "cp2.0r2"]
+    assert ST.variant_config(seeded, "cp2.0r2")["loss"]["C_p"] == 2.0
+    assert [sweep_c_p(v) for v in ("cp2.0r2", "cp3", "stn", "cpx", "cp2.0r0")] == [2.0, 3.0, None, None, None]
+    assert [variant_seed(v, 7) for v in ("stn", "beta_vaevc", "cp1.5", "cp1.5r2")] == [7, 7, 7, 9]
     assert [sweep_init(stn, v) for v in ("stn", "cp1.5")] == [None, None]
     fine_tune = dict(stn, sweep={"C_p": [1.5], "init": "stn", "overrides": None})
     assert [sweep_init(fine_tune, v) for v in ("stn", "beta_vaevc", "cp1.5")] == [None, None, "stn"]

@@ -18,7 +18,8 @@ def tiny_stn() -> dict:
                        spk_source="other")
     stn["train"] = dict(stn["train"], steps=6, log_every=2, ckpt_every=4, warmup_steps=0)
     stn["loss"] = dict(stn["loss"], ramp_steps=4)
-    stn["sweep"] = {"C_p": [1.5, 3.0], "init": "stn", "overrides": {"train": {"steps": 3}, "loss": {"ramp_steps": 0}}}
+    stn["sweep"] = {"C_p": [1.5, 3.0], "init": "stn", "overrides": {"train": {"steps": 3}, "loss": {"ramp_steps": 0}},
+                    "replicates": 2}
     stn["convert"] = dict(stn["convert"], per_speaker=2)
     stn["vocoder"] = dict(stn["vocoder"], kind="world")  # the harmonic source's F0 path; Griffin-Lim is unit-tested
     stn["score"] = dict(stn["score"], recognizer_dir=None, xvector_dir=None, pocketsphinx_per_speaker=0,
@@ -41,6 +42,9 @@ def test_stn_track_end_to_end(tmp_path):
     assert metrics["train.stn.steps"] == 6 and metrics["train.cp1.5.steps"] == 3
     sweep_run = json.loads((work / "results/05_train/stn/cp1.5/config.json").read_text())
     assert sweep_run["train"]["extra"]["init"] == "results/05_train/stn/stn/final.pt"  # a fine-tune of the main model
+    replicate = json.loads((work / "results/05_train/stn/cp1.5r1/config.json").read_text())
+    assert replicate["train"]["seed"] == sweep_run["train"]["seed"] + 1 and metrics["train.cp3.0r1.steps"] == 3
+    assert 0 <= metrics["table3.cp1.5.eer_Z_f_sd"] <= 1 and " ± " in (out / "table3.md").read_text()
     assert 0 <= metrics["table3.cp3.eer_Z_s"] <= 1 and 0 <= metrics["table3.main.eer_Z_c"] <= 1
     assert -1 <= metrics["stn.speaker.cs_xref_resemblyzer"] <= 1
     assert 0 <= metrics["stn.speaker.closer_to_xref_spectrum"] <= 1 and metrics["stn.copy.spec_dist_x"] >= 0
