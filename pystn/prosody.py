@@ -144,7 +144,8 @@ def shift_segments(bins: np.ndarray, pitch_bins: np.ndarray, rng: np.random.Gene
 
     Each voiced segment (from ``pitch_bins``) is edited with probability
     ``fraction`` (at least one is edited), in a random direction; values are
-    clipped to lo..n_bins-1 (lo = 1 for pitch, the lowest voiced bin; 0 for energy).
+    clipped to lo..n_bins-1 (lo = 1 in the editing of ``pystn.models.stn_convert``: the paper's Fig. 2
+    lowers the pitch and the energy of a syllable "into 1"; energy bin 0 is the silence's).
     Returns a new array; unvoiced frames are never touched.
     """
     out = np.array(bins, copy=True)

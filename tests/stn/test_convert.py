@@ -115,6 +115,11 @@ def test_edit_bins_follow_the_condition():
     assert (e == be).all() and span is None and (f != bf).any() and (f[bf == 0] == 0).all()
     f, e, _ = C.edit_bins("energy", bf, be, rng, CFG)
     assert (f == bf).all() and (e != be).any()
+    low = np.where(bf > 0, 1, 0)  # voiced frames at energy bin 1: a decrease must stop there, not at 0
+    lowered = [C.edit_bins("energy", bf, low, np.random.default_rng(s), dict(CFG, energy_shift=5))[1]
+               for s in range(8)]
+    assert all((e[bf > 0] >= 1).all() and (e[bf == 0] == 0).all() for e in lowered)
+    assert any((e > low).any() for e in lowered)  # and the raised segments do rise
     f, e, span = C.edit_bins("emphasis", bf, be, rng, CFG)
     assert span == (5, 9) and (f[5:9] == 7).all() and (e[5:9] == 7).all() and (f[:5] == bf[:5]).all()
     f, e, span = C.edit_bins("question", bf, be, rng, CFG)
