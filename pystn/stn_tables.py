@@ -192,21 +192,24 @@ def read_scores(score_root: Path, variants: list[str]) -> dict:
     return {v: read_json(score_root / v / "metrics.json") for v in variants}
 
 
+def by_c_p(named: list[tuple[str, object]]) -> dict[float, list]:
+    """(sweep model name, value) pairs grouped by the model's C_p, in the given order (replicates
+    of one C_p together); pairs of other variants are dropped."""
+    groups: dict[float, list] = {}
+    for name, value in named:
+        if sweep_c_p(name) is not None:
+            groups.setdefault(sweep_c_p(name), []).append(value)
+    return groups
+
+
 def read_eers(score_root: Path, sweep_models: list[str]) -> dict[float, list[dict]]:
     """C_p -> the Table 3 EER files (``eer/<model>.json``) of its sweep models, in the given order."""
-    eers: dict[float, list[dict]] = {}
-    for name in sweep_models:
-        eers.setdefault(sweep_c_p(name), []).append(read_json(score_root / "eer" / f"{name}.json"))
-    return eers
+    return by_c_p([(name, read_json(score_root / "eer" / f"{name}.json")) for name in sweep_models])
 
 
 def sweep_kl_p(train: dict) -> dict[float, list[float]]:
     """C_p -> the last KL(Z_p) of each of its sweep models, from the training summaries (:func:`train_summary`)."""
-    kl: dict[float, list[float]] = {}
-    for name, info in train.items():
-        if sweep_c_p(name) is not None and "final_kl_p" in info:
-            kl.setdefault(sweep_c_p(name), []).append(info["final_kl_p"])
-    return kl
+    return by_c_p([(name, info["final_kl_p"]) for name, info in train.items() if "final_kl_p" in info])
 
 
 REFERENCE_LABELS = {"parallel": "; X' another test speaker reading X's sentence in X's style",

@@ -12,7 +12,7 @@ rule stn_train:
     output:
         model=STN_MODEL,
     wildcard_constraints:
-        variant="stn|beta_vaevc|cp[0-9.]+(r[0-9]+)?",
+        variant=f"stn|beta_vaevc|{STN_SWEEP_WILDCARD}",
     params:
         cfg=stn_train_params,
         feats_root=lambda wc, input: os.path.dirname(os.path.dirname(input.mel)),

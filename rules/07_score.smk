@@ -105,7 +105,7 @@ rule stn_score_eer:
     output:
         "results/07_score/stn/eer/{variant}.json",
     wildcard_constraints:
-        variant="cp[0-9.]+(r[0-9]+)?|stn",   # Table 3's sweep models and its last column, the main model
+        variant=f"{STN_SWEEP_WILDCARD}|stn",   # Table 3's sweep models and its last column, the main model
     params:
         model_dir=lambda wc, input: os.path.dirname(input.model),
         data_dir=lambda wc, input: os.path.dirname(input.utt2spk),
@@ -143,7 +143,8 @@ rule stn_tables:
     output:
         STN_TABLES,
     params:
-        cfg=lambda wc: json.dumps({"variants": config["stn"]["variants"], "sweep": {k: config["stn"]["sweep"].get(k) for k in ("C_p", "replicates")},
+        cfg=lambda wc: json.dumps({"variants": config["stn"]["variants"],
+                                   "sweep": {k: config["stn"]["sweep"].get(k) for k in ("C_p", "replicates")},
                                    "targets": stn_targets_yaml(), "this_run": stn_this_run(),
                                    "reference": config["stn"]["convert"]["reference"],
                                    "f0_preset": W.preset(config, "stn_f0"),

@@ -224,6 +224,7 @@ def stn_convert_params(wc):
 STN_GLOBAL_SWAP_SCP = "results/06_convert/stn/global_swap/wav.scp"
 # each STN variant's trained weights: written by stn_train, read by conversion, Table 3 and the report
 STN_MODEL = "results/05_train/stn/{variant}/final.pt"
+STN_SWEEP_WILDCARD = "cp[0-9.]+(r[0-9]+)?"   # a Table 3 sweep model, cp<C_p>[r<k>] (stn_variants.sweep_variant)
 
 
 def stn_global_swap_params(wc):
