@@ -7,7 +7,8 @@ Both expose ``embed_wav(path) -> np.ndarray [E]`` so a scorer can treat them ali
   weights ship inside the ``resemblyzer`` package, so no download is needed.
   ``preprocess_wav`` resamples to 16 kHz, normalises volume and trims long silences.
 * :class:`XvectorEmbedder`: a thin adapter over
-  :class:`pystn.models.xvector.XvectorExtractor` loaded from an x-vector training dir.
+  :class:`pystn.models.xvector.XvectorExtractor` loaded from an x-vector training dir,
+  optionally mapped into its system's length-normalised LDA space (the PLDA's input).
 """
 
 from __future__ import annotations
@@ -42,12 +43,28 @@ class ResemblyzerEmbedder:
 
 
 class XvectorEmbedder:
-    """The project's x-vector (from an x-vector training dir with final.pt + front_end.json)."""
+    """The project's x-vector (from an x-vector training dir with final.pt + front_end.json).
 
-    def __init__(self, train_dir: str | Path, device: str = "cpu"):
+    With ``backend`` (the system's ``backend.npz``, :class:`pystn.backend.Backend`), an embedding
+    [E] becomes (x − mean) · LDA, length-normalised [lda_dim]: the space the PLDA scores in, where
+    cosine similarity separates speakers. Raw x-vectors of the synthetic corpus score a cosine
+    of about 0.9 between any two voices; in the LDA space two test speakers score about 0.05.
+    """
+
+    def __init__(self, train_dir: str | Path, device: str = "cpu", backend: str | Path | None = None):
+        from pystn.backend import Backend
         from pystn.models.xvector import XvectorExtractor
 
         self.extractor = XvectorExtractor.load(train_dir, device)
+        self.backend = None
+        if backend is not None:
+            if not Path(backend).is_file():
+                raise FileNotFoundError(f"{backend} missing: the x-vector backend (mean, LDA, PLDA) that "
+                                        f"stn.score.xvector_backend names; run the x-vector track first")
+            self.backend = Backend.load(backend)
 
     def embed_wav(self, path: str | Path) -> np.ndarray:
-        return self.extractor.embed_wav(path)
+        emb = self.extractor.embed_wav(path)
+        if self.backend is None:
+            return emb
+        return self.backend.transform(emb[None])[0].astype(np.float32)

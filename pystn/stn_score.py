@@ -280,6 +280,7 @@ TABLE1_ROWS = [("per", "content: project PER"), ("wer", "content: pocketsphinx W
                ("cs_x_resemblyzer", "CS with X (Resemblyzer)"), ("cs_xref_resemblyzer", "CS with X' (Resemblyzer)"),
                ("closer_to_xref_resemblyzer", "closer to X' than to X (Resemblyzer; share of pairs)"),
                ("cs_x_xvector", "CS with X (x-vector)"), ("cs_xref_xvector", "CS with X' (x-vector)"),
+               ("closer_to_xref_xvector", "closer to X' than to X (x-vector; share of pairs)"),
                ("spec_dist_x", "average spectrum: distance to X (mean log-mel, L2)"),
                ("spec_dist_xref", "average spectrum: distance to X'"),
                ("closer_to_xref_spectrum", "average spectrum nearer X' than X (share of pairs)"),

@@ -214,6 +214,8 @@ def sweep_kl_p(train: dict) -> dict[float, list[float]]:
 
 REFERENCE_LABELS = {"parallel": "; X' another test speaker reading X's sentence in X's style",
                     "any": "; X' an utterance of another test speaker"}   # stn.convert.reference
+XVECTOR_SPACE_LABELS = {"lda": "; x-vector CS in the x-vector system's length-normalised LDA space",
+                        "raw": "; x-vector CS of raw x-vectors"}               # stn.score.xvector_backend
 
 
 def write_all(out: Path, scores: dict, eers: dict, train: dict, paper: dict, labels: dict,
@@ -221,7 +223,7 @@ def write_all(out: Path, scores: dict, eers: dict, train: dict, paper: dict, lab
     """Tables 1-3 and the emphasis table (.md + .csv) and metrics.json; returns the metrics.
     ``main_eer``: the main model's latent EERs (``eer/stn.json``), Table 3's last column."""
     run, ref = labels["this_run"], paper.get("label", "paper")
-    x_ref = REFERENCE_LABELS.get(labels.get("reference"), "")
+    x_ref = REFERENCE_LABELS.get(labels.get("reference"), "") + XVECTOR_SPACE_LABELS.get(labels.get("xvector_space"), "")
     write_table(out, "table1", f"Table 1: factor similarity with source speech X — {run}{x_ref}; "
                 f"paper values in parentheses ({ref}; the paper's content column is a CER)",
                 *table1(scores["stn"], paper.get("table1", {})))

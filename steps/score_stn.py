@@ -5,7 +5,7 @@ usage: score_stn.py --config-json JSON [--threads N] [--global-swap DIR] <conver
 
 <convert-dir> is results/06_convert/stn/<variant> (conversions.json + one folder per
 condition); <data-dir> the test Kaldi data dir. JSON: {'f0_preset', 'energy_preset',
-'recognizer_dir' (or null), 'xvector_dir' (or null), 'resemblyzer': bool,
+'recognizer_dir' (or null), 'xvector_dir' (or null), 'xvector_backend' (or null), 'resemblyzer': bool,
 'pocketsphinx_per_speaker': int (0 = off), 'seed',
 'spectrum_preset': the stn_mel preset (average-spectrum distances; optional)}.
 Writes <out-dir>/utts.csv (one row per condition x utterance) and <out-dir>/metrics.json
@@ -43,7 +43,7 @@ def build_tools(cfg: dict, utts: list[str], utt2spk: dict) -> dict:
     if cfg.get("xvector_dir"):
         from pystn.embedders import XvectorEmbedder
 
-        tools["xvector"] = cached(XvectorEmbedder(cfg["xvector_dir"]).embed_wav)
+        tools["xvector"] = cached(XvectorEmbedder(cfg["xvector_dir"], backend=cfg.get("xvector_backend")).embed_wav)
     n_ps = int(cfg.get("pocketsphinx_per_speaker", 0))
     if n_ps:
         tools["asr"] = PocketsphinxASR().words

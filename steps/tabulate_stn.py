@@ -7,7 +7,7 @@ usage: tabulate_stn.py --config-json JSON <score-root> <train-root> <convert-roo
 model's, when the variants include stn); <train-root> the training
 dirs (results/05_train/stn); <convert-root> results/06_convert/stn. JSON:
 {'variants', 'sweep' ({'C_p', 'replicates'}), 'targets' (configs/targets/stn.yaml content), 'this_run' (label),
-'reference' (convert.reference: how X' was drawn),
+'reference' (convert.reference: how X' was drawn), 'xvector_space' ('lda' | 'raw': where the x-vector CS is taken),
 'f0_preset', 'energy_preset', 'fig2_utt' (or null: the first converted utterance), 'n_samples'}.
 """
 
@@ -66,7 +66,8 @@ def main(argv=None) -> int:
     main_eer = Path(args.score_root) / "eer" / "stn.json"
     metrics = T.write_all(out, T.read_scores(Path(args.score_root), variants),
                           T.read_eers(Path(args.score_root), sweep_names(stn_cfg)), train, cfg["targets"],
-                          {"this_run": cfg["this_run"], "reference": cfg.get("reference")},
+                          {"this_run": cfg["this_run"], "reference": cfg.get("reference"),
+                           "xvector_space": cfg.get("xvector_space")},
                           read_json(main_eer) if "stn" in variants else None)
     plot_losses({v: read_train_log(Path(args.train_root) / v) for v in train_names}, out / "losses.png")
     conv = conv_root / "stn"

@@ -18,6 +18,10 @@ those bins, and the harmonic source renders them with the encoder's sub-bin deta
   (:func:`pystn.prosody.emphasis_span`; ``spans`` file: ``utt start end``).
 * ``question``: pitch and energy raised along a ramp to the top bin over the final span.
 
+``global_variance`` w > 0 (recipe addition): every decoded mel passes the global-variance
+postfilter (:func:`global_variance`), each bin's spread over time moved toward that of the
+rendered voice's utterance (X' for ``speaker``, X for the others) by the power w.
+
 The harmonic source renders the pitch in a register (the voiced log-F0 range): ``register:
 predicted`` reads it from the rendered voice's Z_s (the model's head); ``analysed`` takes the
 analysed range of the utterance whose voice is rendered, X' for ``speaker`` and X for the others
@@ -188,6 +192,21 @@ def rendered_register(condition: str, utt: str, refs: dict, ranges: dict | None,
     return torch.tensor([[lo, hi]]) if hi > lo else None
 
 
+def global_variance(mel: np.ndarray, voice_mel: np.ndarray, weight: float) -> np.ndarray:
+    """The global-variance postfilter of statistical voice conversion, in its variance-scaling form
+    (after Toda, Black & Tokuda 2007, IEEE TASLP 15(8)): decoded log-mel ``mel`` [T, M] with each
+    bin's deviations from its mean over time scaled by (σ_voice / σ_mel) ** ``weight``, σ the
+    per-bin std over time of ``mel`` and of ``voice_mel`` [T', M], the utterance whose voice is
+    rendered. A decoder trained on the Gaussian NLL of Eq. 4
+    regresses toward the mean and smooths the bins' spread; the spread is also the voice's, as
+    the mean is (the speaker spectrum). ``weight`` 0 returns ``mel``; 1 gives σ_voice exactly."""
+    if weight == 0:
+        return mel
+    mean, spread = mel.mean(0), mel.std(0) + 1e-6
+    gain = (voice_mel.std(0) / spread) ** weight
+    return (mean + (mel - mean) * gain).astype(mel.dtype)
+
+
 def _onehot(bins: np.ndarray, n: int) -> torch.Tensor:
     return F.one_hot(torch.as_tensor(bins, dtype=torch.long), n).float()[None]
 
@@ -220,7 +239,8 @@ def convert_one(model, mel: np.ndarray, ref_mel: np.ndarray | None, condition: s
     ``source_f0`` (the analysed F0 of the source, Hz), so copy-synthesis measures the vocoder alone.
     ``contours`` [T, 3]: the source's prosody contours, for a model whose prosody encoder reads them.
     ``register`` [1, 2]: the harmonic source's voiced log-F0 range (:func:`rendered_register`;
-    None: predicted from the rendered voice's Z_s).
+    None: predicted from the rendered voice's Z_s). ``cfg['global_variance']`` (0 when absent): the
+    weight of :func:`global_variance` toward the rendered voice's spread (``ref_mel``'s for ``speaker``).
     """
     a = model.analyse(torch.from_numpy(np.array(mel, dtype=np.float32))[None],
                       None if contours is None else torch.from_numpy(contours)[None])
@@ -229,8 +249,9 @@ def convert_one(model, mel: np.ndarray, ref_mel: np.ndarray | None, condition: s
     bins_e = a["bins_e"].numpy() if has_p else np.zeros(len(mel), dtype=np.int64)
     if condition == "copy":
         return mel, np.stack([bins_f, bins_e], 1).astype(np.float32), None, source_f0
-    z_s, spectrum = a["z_s"], a["spectrum"]
+    z_s, spectrum, voice = a["z_s"], a["spectrum"], mel
     if condition == "speaker":
+        voice = ref_mel
         ref = torch.from_numpy(np.array(ref_mel, dtype=np.float32))[None]
         z_s, spectrum = model.encode_speaker(ref)[0], model.spectrum_of(ref)  # μ_s
     span = None
@@ -239,7 +260,8 @@ def convert_one(model, mel: np.ndarray, ref_mel: np.ndarray | None, condition: s
     codes = (_onehot(bins_f, model.n_bins), _onehot(bins_e, model.n_bins)) if has_p else (None, None)
     position = sub_bin_position(bins_f, a["pitch_detail"].numpy(), model.n_bins) if has_p else None
     dec = model.decode_all(a["z_c"], z_s, *codes, f0_range=register, pitch_position=position, spectrum=spectrum)
-    return dec["mel"][0].numpy(), np.stack([bins_f, bins_e], 1).astype(np.float32), span, decoded_f0(dec)
+    out = global_variance(dec["mel"][0].numpy(), np.asarray(voice), float(cfg.get("global_variance", 0.0)))
+    return out, np.stack([bins_f, bins_e], 1).astype(np.float32), span, decoded_f0(dec)
 
 
 def conditions_for(model, wanted: list[str]) -> list[str]:

@@ -226,6 +226,34 @@ def test_the_speaker_swap_takes_the_reference_s_spectrum():
     assert not np.allclose(recon, swapped)
 
 
+def test_global_variance_moves_each_bin_s_spread_toward_the_voice_s():
+    rng = np.random.default_rng(3)
+    mel = rng.normal(-4, 0.5, (40, 6)).astype(np.float32)
+    voice = rng.normal(-2, 1.0, (55, 6)).astype(np.float32) * np.linspace(0.5, 2.0, 6, dtype=np.float32)
+    assert C.global_variance(mel, voice, 0.0) is mel
+    full = C.global_variance(mel, voice, 1.0)
+    np.testing.assert_allclose(full.mean(0), mel.mean(0), atol=1e-5)  # the mean (the spectrum) stays
+    np.testing.assert_allclose(full.std(0), voice.std(0), rtol=1e-4)
+    half = C.global_variance(mel, voice, 0.5)
+    np.testing.assert_allclose(half.std(0), np.sqrt(mel.std(0) * voice.std(0)), rtol=1e-4)
+    assert half.dtype == mel.dtype and half.shape == mel.shape
+
+
+def test_the_postfilter_takes_the_rendered_voice_s_spread():
+    """With global_variance 1, X_s has X''s per-bin spread, X̂ (and every edit) X's own."""
+    torch.manual_seed(0)
+    model = build_stn({**TINY_MODEL, "speaker_spectrum": True}).eval()
+    rng = np.random.default_rng(0)
+    mel = rng.normal(-4, 1, (30, 12)).astype(np.float32)
+    wide = rng.normal(-4, 2, (36, 12)).astype(np.float32)
+    cfg = dict(CFG, global_variance=1.0)
+    for condition, voice in (("speaker", wide), ("recon", mel), ("energy", mel)):
+        out = C.convert_one(model, mel, wide, condition, np.random.default_rng(1), cfg)[0]
+        plain = C.convert_one(model, mel, wide, condition, np.random.default_rng(1), CFG)[0]
+        np.testing.assert_allclose(out.std(0), voice.std(0), rtol=1e-3)
+        np.testing.assert_allclose(out.mean(0), plain.mean(0), atol=1e-4)
+
+
 def test_rendered_register_is_the_rendered_voice_s_analysed_range():
     ranges = {"x": np.array([4.6, 5.0]), "ref": np.array([5.2, 5.6]), "mute": np.array([0.0, 0.0])}
     refs = {"x": "ref", "mute": "x"}

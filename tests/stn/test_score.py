@@ -141,12 +141,13 @@ def test_tables_print_run_and_paper_values(tmp_path):
                    "l1_Z_f_Y_f": 0.1}]}
     m = T.write_all(tmp_path, {"stn": summary, "beta_vaevc": {"speaker": {"per": 0.3}}}, eers,
                     {"stn": {"steps": 10}, "cp1.5": {"final_kl_p": 1.9}, "cp3.0": {"final_kl_p": 2.4}}, paper,
-                    {"this_run": "this run: synth", "reference": "parallel"},
+                    {"this_run": "this run: synth", "reference": "parallel", "xvector_space": "lda"},
                     {"eer_Z_f": 0.35, "eer_Z_s": 0.2, "eer_Z_c": 0.45, "register_pcc_min": 0.6,
                      "register_spread": 0.4})
     t1 = (tmp_path / "table1.md").read_text()
     assert "0.1200 (0.1232)" in t1 and "0.9500 (0.9126)" in t1 and "this run: synth" in t1
     assert "X' another test speaker reading X's sentence" in t1 and "X' another" not in (tmp_path / "table3.md").read_text()
+    assert "x-vector CS in the x-vector system's length-normalised LDA space" in t1
     t3 = (tmp_path / "table3.md").read_text()
     assert "0.4000 (0.3700)" in t3
     assert "| EER | C_p=1.5 | C_p=3 | main model (10 steps) |" in t3
