@@ -223,7 +223,8 @@ def write_all(out: Path, scores: dict, eers: dict, train: dict, paper: dict, lab
     """Tables 1-3 and the emphasis table (.md + .csv) and metrics.json; returns the metrics.
     ``main_eer``: the main model's latent EERs (``eer/stn.json``), Table 3's last column."""
     run, ref = labels["this_run"], paper.get("label", "paper")
-    x_ref = REFERENCE_LABELS.get(labels.get("reference"), "") + XVECTOR_SPACE_LABELS.get(labels.get("xvector_space"), "")
+    x_ref = (REFERENCE_LABELS.get(labels.get("reference"), "")
+             + XVECTOR_SPACE_LABELS.get(labels.get("xvector_space"), ""))
     write_table(out, "table1", f"Table 1: factor similarity with source speech X — {run}{x_ref}; "
                 f"paper values in parentheses ({ref}; the paper's content column is a CER)",
                 *table1(scores["stn"], paper.get("table1", {})))

@@ -147,7 +147,7 @@ rule stn_tables:
                                    "sweep": {k: config["stn"]["sweep"].get(k) for k in ("C_p", "replicates")},
                                    "targets": stn_targets_yaml(), "this_run": stn_this_run(),
                                    "reference": config["stn"]["convert"]["reference"],
-                                   "xvector_space": "lda" if config["stn"]["score"].get("xvector_backend") else "raw",
+                                   "xvector_space": "lda" if stn_xvector_backend() else "raw",
                                    "f0_preset": W.preset(config, "stn_f0"),
                                    "energy_preset": W.preset(config, "stn_energy"),
                                    "fig2_utt": config["stn"]["score"].get("fig2_utt"),

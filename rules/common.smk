@@ -245,12 +245,19 @@ def xv_run_label():
             f"x-vector {c['embedding']['train']['steps']} steps, device {config['device']}")
 
 
+def stn_xvector_backend():
+    """The x-vector backend (mean, LDA, PLDA) whose LDA space Table 1's x-vector CS is taken in; None when
+    the x-vector rows are off (no stn.score.xvector_dir) or taken on raw x-vectors."""
+    s = config["stn"]["score"]
+    return s.get("xvector_backend") if s.get("xvector_dir") else None
+
+
 def stn_score_cfg(variant):
     s = config["stn"]["score"]
     return {"f0_preset": W.preset(config, "stn_f0"), "energy_preset": W.preset(config, "stn_energy"),
             "spectrum_preset": W.preset(config, "stn_mel"),
             "recognizer_dir": s.get("recognizer_dir"), "xvector_dir": s.get("xvector_dir"),
-            "xvector_backend": s.get("xvector_backend") if s.get("xvector_dir") else None,
+            "xvector_backend": stn_xvector_backend(),
             "resemblyzer": s.get("resemblyzer", True),
             "pocketsphinx_per_speaker": s.get("pocketsphinx_per_speaker", 0), "seed": config["seed"]}
 
@@ -266,8 +273,8 @@ def stn_score_inputs(wc):
     for key in ("recognizer_dir", "xvector_dir"):
         if s.get(key):
             extra[key] = os.path.join(s[key], "final.pt")
-    if s.get("xvector_dir") and s.get("xvector_backend"):
-        extra["xvector_backend"] = s["xvector_backend"]
+    if stn_xvector_backend():
+        extra["xvector_backend"] = stn_xvector_backend()
     if stn_scores_global_swap(wc.variant):
         extra["global_swap"] = STN_GLOBAL_SWAP_SCP
     return extra
